@@ -1,0 +1,95 @@
+"""Turning a staff member's `/comms flag ...` into a post."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from bot.core.errors import DeskError
+from bot.core.posts import Author, Kind, Network, Post
+
+_URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+_HOSTS = {
+    "x.com": Network.X,
+    "twitter.com": Network.X,
+    "mobile.twitter.com": Network.X,
+    "facebook.com": Network.FACEBOOK,
+    "m.facebook.com": Network.FACEBOOK,
+    "fb.com": Network.FACEBOOK,
+    "instagram.com": Network.INSTAGRAM,
+    "linkedin.com": Network.LINKEDIN,
+    "youtube.com": Network.YOUTUBE,
+    "youtu.be": Network.YOUTUBE,
+}
+_NOT_HANDLES = {"i", "home", "search", "status", "watch", "posts", "groups", "p", "reel", "feed"}
+UNKNOWN_AUTHOR = "unknown"
+
+
+class FlagRequestError(DeskError):
+    """A `/comms flag` request that cannot become a post; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class FlagRequest:
+    """What a staff member flagged: a link, some text, or both, on one account."""
+
+    account: str
+    url: str | None
+    text: str
+
+
+def parse_flag(argument: str, *, accounts: Collection[str], default_account: str) -> FlagRequest:
+    """Read `[account] <url or text>`; the first word picks the account when it names one."""
+    words = argument.strip().split(maxsplit=1)
+    if not words:
+        raise FlagRequestError(
+            "Tell me what to flag: `/comms flag <link to the post>` or `/comms flag <its text>`."
+        )
+    account = default_account
+    if words[0].lower() in accounts and len(words) > 1:
+        account = words[0].lower()
+        rest = words[1]
+    else:
+        rest = argument.strip()
+    match = _URL.search(rest)
+    url = match.group(0).rstrip(").,") if match else None
+    return FlagRequest(account=account, url=url, text=rest)
+
+
+def network_of(url: str | None) -> Network:
+    """The network a post's link points at, or OTHER."""
+    if not url:
+        return Network.OTHER
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    return _HOSTS.get(host, Network.OTHER)
+
+
+def _handle_from(url: str | None, network: Network) -> str:
+    if not url or network not in {Network.X, Network.INSTAGRAM, Network.FACEBOOK}:
+        return UNKNOWN_AUTHOR
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if segments and segments[0].lower() not in _NOT_HANDLES:
+        return "@" + segments[0] if network is Network.X else segments[0]
+    return UNKNOWN_AUTHOR
+
+
+def post_from_flag(request: FlagRequest, *, flagged_by: str, now: datetime) -> Post:
+    """A post for what a staff member flagged; flagging the same link or text twice is a repeat."""
+    identity = request.url or " ".join(request.text.split()).lower()
+    digest = hashlib.sha256(f"{request.account}|{identity}".encode()).hexdigest()[:20]
+    network = network_of(request.url)
+    return Post(
+        id=f"flag-{digest}",
+        network=network,
+        account=request.account,
+        author=Author(handle=_handle_from(request.url, network)),
+        text=request.text,
+        posted_at=now,
+        url=request.url,
+        kind=Kind.POST,
+        flagged_by=flagged_by,
+    )

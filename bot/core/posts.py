@@ -1,0 +1,102 @@
+"""Domain values for flagged posts from the public."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Network(StrEnum):
+    """Social networks a post can arrive from."""
+
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    LINKEDIN = "linkedin"
+    YOUTUBE = "youtube"
+    OTHER = "other"
+
+
+class Kind(StrEnum):
+    """What sort of item the post is on its network."""
+
+    POST = "post"
+    COMMENT = "comment"
+    REPLY = "reply"
+    DIRECT_MESSAGE = "direct_message"
+
+
+class Category(StrEnum):
+    """Which desk route handles a post."""
+
+    URGENT = "urgent"
+    SUBJECT_ACCESS = "subject_access"
+    FOI = "foi"
+    MODERATION = "moderation"
+    MEDIA = "media"
+    COMPLAINT = "complaint"
+    ENQUIRY = "enquiry"
+    GENERAL = "general"
+
+
+class Flag(StrEnum):
+    """Extra warnings attached to a post whatever its category."""
+
+    PERSONAL_DATA = "personal_data"
+    LINK = "link"
+
+
+@dataclass(frozen=True)
+class Author:
+    """The member of the public who wrote a post."""
+
+    handle: str
+    name: str | None = None
+    followers: int | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    """One flagged item from a social network; `posted_at` is timezone-aware UTC."""
+
+    id: str
+    network: Network
+    account: str
+    author: Author
+    text: str
+    posted_at: datetime
+    url: str | None = None
+    kind: Kind = Kind.POST
+    flagged_by: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The identity of a post across the desk: a repeat of it is a duplicate."""
+        return f"{self.network.value}:{self.id}"
+
+
+@dataclass(frozen=True)
+class FlagHit:
+    """A flag raised on a post and what raised it (never the matched personal data itself)."""
+
+    flag: Flag
+    reason: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The category a post was given, the rule that decided it, and its flags."""
+
+    category: Category
+    rule: str
+    flags: tuple[FlagHit, ...] = field(default=())
+
+    @property
+    def flag_names(self) -> list[str]:
+        """The flags as plain strings, each once, in order."""
+        seen: list[str] = []
+        for hit in self.flags:
+            if hit.flag.value not in seen:
+                seen.append(hit.flag.value)
+        return seen

@@ -1,0 +1,44 @@
+"""Making text from the public safe to show in Slack."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ESCAPABLE = re.compile("[&<>]")
+
+
+def slack_escape(text: str) -> str:
+    """Escape `&`, `<` and `>` so Slack shows the text literally (no mentions, no links)."""
+    return _ESCAPABLE.sub(lambda m: _ESCAPES[m.group(0)], text)
+
+
+def escape_to_fit(text: str, limit: int, *, marker: str = " …") -> str:
+    """Escape `text` and shorten it so the escaped result is at most `limit` characters."""
+    escaped = slack_escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    budget = limit - len(marker)
+    out: list[str] = []
+    used = 0
+    for char in text:
+        piece = _ESCAPES.get(char, char)
+        if used + len(piece) > budget:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out).rstrip() + marker
+
+
+def safe_link_target(url: str) -> str | None:
+    """The URL made safe to put inside a Slack `<url|label>` link, or None if not http(s)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    # Characters that would end or split a Slack link are percent-encoded; `&` is escaped.
+    cleaned = quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+    return slack_escape(cleaned)

@@ -1,0 +1,468 @@
+"""The classifier, and the shipped rules in config/rules.yaml, on realistic posts."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config.rules_model import RulesFile
+from bot.core.classify import Classifier, Rule, term_regex
+from bot.core.posts import Author, Category, Classification, Flag, Kind, Network, Post
+
+REPO = Path(__file__).resolve().parents[2]
+RULES_YAML = REPO / "config" / "rules.yaml"
+SAMPLE_POSTS = REPO / "bot" / "demo" / "sample_posts.jsonl"
+
+U = Category.URGENT
+SAR = Category.SUBJECT_ACCESS
+FOI = Category.FOI
+MOD = Category.MODERATION
+MEDIA = Category.MEDIA
+COMP = Category.COMPLAINT
+ENQ = Category.ENQUIRY
+GEN = Category.GENERAL
+
+
+def make_post(
+    text: str,
+    *,
+    account: str = "council",
+    network: Network = Network.X,
+    kind: Kind = Kind.POST,
+) -> Post:
+    return Post(
+        id="p1",
+        network=network,
+        account=account,
+        author=Author(handle="@someone"),
+        text=text,
+        posted_at=datetime(2026, 11, 20, 9, 14, tzinfo=UTC),
+        kind=kind,
+    )
+
+
+def load_shipped() -> Classifier:
+    rules_file = RulesFile.model_validate(yaml.safe_load(RULES_YAML.read_text(encoding="utf-8")))
+    rules, default = rules_file.to_core()
+    return Classifier(rules, default_category=default)
+
+
+SHIPPED = load_shipped()
+
+
+# --- The shipped rules ---------------------------------------------------------------------
+# (account, text, expected category). Both accounts, every category, and the posts that only
+# look like another category.
+CASES = [
+    # Urgent: risk to life, safeguarding, threats.
+    ("council", "I can't cope any more, I just want to end it all. Nobody would notice", U),
+    ("council", "Feeling suicidal and your helpline isn't answering", U),
+    ("council", "Kids at number 4 are left home alone every night, they're only 6 and 8", U),
+    ("council", "If you close our library I know where you live councillor", U),
+    ("council", "There's a man collapsed outside the town hall, he's not breathing", U),
+    ("council", "My 14 year old daughter has gone missing, was last seen at the bus station", U),
+    ("council", "My neighbour lives alone and I haven't seen him for days. Who do I call?", U),
+    ("council", "Someone is going to stab the councillor if this goes ahead", U),
+    ("council", "I think the woman next door is a victim of domestic abuse, what do I do?", U),
+    ("council", "Can smell gas all along Mill Road, is anyone dealing with it?", U),
+    ("fire", "Help, smoke coming under the door of the flat below and we can't get out", U),
+    ("fire", "Next door's smoke alarm has been going off for 20 minutes, nobody answering", U),
+    ("fire", "Grass on the heath is on fire near the car park, spreading fast", U),
+    ("fire", "Someone has fallen into the river by the old mill, please send help", U),
+    ("fire", "Elderly man trapped in his car after it left the road on the B1078", U),
+    ("fire", "I'm going to torch your station if you close it", U),
+    ("fire", "There's a gas smell all along our street", U),
+    ("fire", "Fire in the house opposite and there's someone still inside", U),
+    ("council", "I'm homeless and sleeping in my car tonight, please help", U),
+    # Subject access: the person's own data.
+    ("council", "Under GDPR I want a copy of all the information you hold about me", SAR),
+    ("council", "Please can I have a copy of my social care records from when I was in care", SAR),
+    ("council", "SAR sent six weeks ago and still nothing, what is going on", SAR),
+    ("council", "What personal data do you keep? Please delete my data from your systems", SAR),
+    ("fire", "I'd like to make a subject access request for the 999 call about my house", SAR),
+    ("fire", "Can I see all the records that mention my late father from the fire in May?", SAR),
+    # FOI, saying so.
+    ("council", "Under the Freedom of Information Act, how many potholes were reported?", FOI),
+    ("council", "Still no reply to my FOI request from March. Disgraceful.", FOI),
+    ("fire", "EIR request: send me the environmental report on the training ground", FOI),
+    # FOI that never says FOI.
+    ("council", "How much did the council spend on consultants for the regeneration plan?", FOI),
+    ("council", "How many penalty charge notices were issued on Station Road in 2023?", FOI),
+    ("council", "Please provide a copy of the contract with the waste collection company", FOI),
+    ("council", "I would like to know the number of children waiting for an EHCP assessment", FOI),
+    ("council", "Can you release the figures for park and ride use over the last year?", FOI),
+    ("council", "What is the total cost of the new cycle lane on London Road?", FOI),
+    ("council", "Could I have a breakdown of the spending on agency staff by department?", FOI),
+    ("council", "Copies of all emails between the leader and the developer please", FOI),
+    ("council", "How much has been spent on the town hall refurbishment so far", FOI),
+    ("council", "How much did the new roundabout cost?! Absolute waste", FOI),
+    ("fire", "How many false alarms did Anyton station attend in the last year?", FOI),
+    ("fire", "Why was the Anyton engine off the run again last weekend?", FOI),
+    ("fire", "How many firefighters were on duty at Brandeston on Christmas Day?", FOI),
+    ("fire", "How much did the service spend on the new headquarters?", FOI),
+    ("council", "How much do councillors get paid?", FOI),
+    ("council", "How many people work for the council?", FOI),
+    ("council", "What's the budget for road repairs this year?", FOI),
+    # Looks like FOI but is a complaint, an enquiry or an opinion.
+    ("council", "How much more of our money are you going to waste on these planters?!", COMP),
+    ("council", "How many days until the tip reopens after Christmas?", ENQ),
+    ("council", "How much is a resident parking permit?", ENQ),
+    ("council", "Please send me a copy of my council tax bill, I've lost mine", ENQ),
+    ("council", "Please send me a copy of the bin collection calendar for 2027", ENQ),
+    ("council", "So much for freedom of speech. You deleted my comment about the bins.", COMP),
+    ("council", "How many times do I have to report the same broken street light?", COMP),
+    ("council", "What is the cost of a replacement green bin?", ENQ),
+    ("council", "How much does the council charge for a bulky waste collection?", ENQ),
+    ("council", "Why are you spending £2m on a new logo when the roads are falling apart", COMP),
+    ("council", "I'd like to request a new recycling box please", ENQ),
+    ("council", "How many more years will the bridge be shut, honestly", COMP),
+    ("fire", "How many fire engines does it take to rescue a cat?! Well done all", GEN),
+    # Moderation.
+    ("council", "Send them all back where they came from, these migrants are vermin", MOD),
+    ("council", "The councillors are a bunch of useless idiots", MOD),
+    ("council", "Fucking disgrace, bins not emptied for 3 weeks", MOD),
+    ("council", "Earn £500 a day from home with crypto, DM me for details", MOD),
+    ("council", "Selling my double buggy, £40 ono, collection from Anyton", MOD),
+    ("council", "Councillor Pike is a crook and everyone knows it", MOD),
+    ("council", "Best prices on driveways in Anyshire, free quotes, no job too small", MOD),
+    ("fire", "What the f*** were the crews doing, 40 minutes to arrive", MOD),
+    ("fire", "It was Dean Carter from Elm Close who started the fire on the rec", MOD),
+    ("fire", "Go back to your own country", MOD),
+    ("fire", "I recovered my account thanks to @fixitfast, click here to message them", MOD),
+    # Media.
+    ("council", "I'm a journalist at the Anyshire Echo, could the press office comment?", MEDIA),
+    (
+        "council",
+        "Hi, Anyton Gazette here. How much did the council spend on the festival? "
+        "On deadline for 5pm",
+        MEDIA,
+    ),
+    (
+        "fire",
+        "BBC Radio Anyshire here, could someone talk to us live on air about the barn fire?",
+        MEDIA,
+    ),
+    (
+        "fire",
+        "Press enquiry: how many appliances attended the fire at Ashby Hall last night?",
+        MEDIA,
+    ),
+    # Complaints (and press threats, which are complaints).
+    ("council", "Third time this month our bins haven't been collected. Absolutely fed up.", COMP),
+    ("council", "Reported the pothole on Church Lane in March and it's still not fixed", COMP),
+    ("council", "I'm going to the papers about this, the state of the roads is a disgrace", COMP),
+    ("council", "I want to make a formal complaint about how my mum was treated", COMP),
+    ("council", "Still waiting for someone to ring me back about the fly-tipping", COMP),
+    ("council", "Selling off the playing fields to developers is a disgrace", COMP),
+    (
+        "council",
+        "Stuck in traffic for an hour because of your roadworks, trapped in traffic yet again!",
+        COMP,
+    ),
+    ("fire", "Your crew parked across my drive for two hours and were rude when I asked", COMP),
+    ("fire", "Been waiting for my home fire safety visit for 4 months now, unacceptable", COMP),
+    # Enquiries.
+    ("council", "What time does the recycling centre open on Sunday?", ENQ),
+    ("council", "Where can I get a blue badge application form?", ENQ),
+    ("council", "Is the park and ride running on Boxing Day?", ENQ),
+    ("council", "when will the roadworks on the high street finish", ENQ),
+    ("council", "Any update on the library reopening", ENQ),
+    ("council", "The tip is overrun with rats, please sort it", ENQ),
+    ("council", "My bin has gone missing, can I order a new one?", ENQ),
+    ("council", "I'm going to kill the weeds on my allotment, any tips?", ENQ),
+    ("fire", "Do you fit free smoke alarms for elderly people? My nan lives on her own", ENQ),
+    ("fire", "My smoke alarm keeps beeping every few minutes, what do I do", ENQ),
+    ("fire", "How do I become an on-call firefighter at Anyton station?", ENQ),
+    ("fire", "Can I have a bonfire in my garden this weekend", ENQ),
+    ("fire", "When is the next station open day?", ENQ),
+    # General.
+    ("council", "Lovely photos from the summer fair, thanks to everyone involved", GEN),
+    ("council", "Congratulations to the Anyton in Bloom volunteers!", GEN),
+    ("council", "Good morning Anyshire", GEN),
+    ("council", "Our suicide prevention walk raised £2,000, thank you all", GEN),
+    ("council", "The library is a great space for the kids", GEN),
+    ("fire", "Huge thanks to the crews who put out the fire at our farm yesterday. Heroes.", GEN),
+    ("fire", "The crew were on fire at the charity car wash today!", GEN),
+    ("fire", "Thanks for the safeguarding training session at the community centre", GEN),
+    ("fire", "Great to see the SAR team out training on the river today", GEN),
+    ("fire", "Great to meet Watch Manager Rees and the crew at the open day", GEN),
+    ("council", "Our library is in danger of closing, sign the petition", GEN),
+    ("council", "There were 200 people inside the hall for the consultation", GEN),
+]
+
+
+@pytest.mark.parametrize(
+    ("account", "text", "expected"), CASES, ids=[f"{a}:{t[:40]}" for a, t, _ in CASES]
+)
+def test_shipped_rules_route_realistic_posts(account: str, text: str, expected: Category) -> None:
+    result = SHIPPED.classify(make_post(text, account=account))
+    assert result.category is expected, result.rule
+
+
+# (account, text, the rule that should decide it)
+RULE_CASES = [
+    ("council", "Please delete my personal data", "subject-access-request"),
+    ("council", "How many fly-tipping incidents were reported in 2024?", "foi-statistics-question"),
+    ("council", "How much did the council spend on the sculpture?", "foi-spend-question"),
+    ("council", "Any chance of copies of all the bridge reports", "foi-request-phrasing"),
+    ("fire", "What are crewing levels like overnight", "fire-operational-detail-question"),
+    ("fire", "My smoke alarm is going off and I can smell burning", "fire-smoke-or-trapped"),
+    ("council", "CO alarm going off in the kitchen, what do we do", "fire-alarm-sounding"),
+    ("fire", "My smoke alarm keeps beeping, can you fit a new one?", "fire-home-safety-enquiry"),
+    ("council", "My smoke alarm keeps beeping, can you fit a new one?", "question-mark"),
+    ("fire", "Can I get a home fire safety visit for my dad?", "fire-home-safety-enquiry"),
+    ("council", "Can I get a home fire safety visit for my dad?", "question-mark"),
+    ("council", "Do you know when the bins are being collected", "service-enquiry"),
+    ("council", "Nice one", "default"),
+]
+
+
+@pytest.mark.parametrize(("account", "text", "rule"), RULE_CASES, ids=[c[2] for c in RULE_CASES])
+def test_shipped_rules_say_which_rule_decided(account: str, text: str, rule: str) -> None:
+    result = SHIPPED.classify(make_post(text, account=account))
+    assert result.rule.split(":")[0] == rule, result.rule
+
+
+def test_the_reason_quotes_what_matched() -> None:
+    result = SHIPPED.classify(
+        make_post("How much did the council spend on the new signs? Absolute waste")
+    )
+    assert result.rule == 'foi-spend-question: matched "How much did the council spend"'
+
+
+def test_curly_apostrophes_and_line_breaks_match_shipped_terms() -> None:
+    result = SHIPPED.classify(make_post("We can\u2019t\n get   out, the stairs are full of smoke"))
+    assert result.category is U
+
+
+def test_every_shipped_rule_is_reachable_in_the_table() -> None:
+    used = {
+        SHIPPED.classify(make_post(text, account=account)).rule.split(":")[0]
+        for account, text, _ in [*CASES, *((a, t, None) for a, t, _ in RULE_CASES)]
+    }
+    unused = {rule.name for rule in SHIPPED.rules} - used - {"hate-terms-local-list"}
+    assert not unused, f"rules with no test case: {sorted(unused)}"
+
+
+# --- The classifier itself, on small rule lists -------------------------------------------
+
+
+def classifier(*rules: Rule, default: Category = Category.GENERAL) -> Classifier:
+    return Classifier(rules, default_category=default)
+
+
+def test_first_matching_rule_wins() -> None:
+    rules = classifier(
+        Rule(name="first", category=Category.FOI, any_terms=("council",)),
+        Rule(name="second", category=Category.COMPLAINT, any_terms=("council",)),
+    )
+    assert rules.classify(make_post("the council")).rule == 'first: matched "council"'
+
+
+def test_no_match_gives_the_default_category() -> None:
+    rules = classifier(
+        Rule(name="bins", category=Category.COMPLAINT, any_terms=("bin",)),
+        default=Category.ENQUIRY,
+    )
+    result = rules.classify(make_post("hello"))
+    assert result == Classification(Category.ENQUIRY, "default: no rule matched", ())
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "matches"),
+    [
+        ("bin", "My BIN is full", True),
+        ("bin", "the binmen were late", False),
+        ("bin", "cabin fever", False),
+        ("how do i", "How   do\nI apply?", True),
+        ("don't", "I don\u2019t know", True),
+        ("don\u2019t", "I don't know", True),
+        ("£5", "it cost £5 today", True),
+        ("self-harm", "worried about self-harm", True),
+        ("self-harm", "worried about self harm", False),
+        ("o.n.o", "£40 o.n.o", True),
+        ("?", "what?", True),
+    ],
+)
+def test_terms_are_whole_words_ignoring_case_space_and_apostrophes(
+    term: str, text: str, matches: bool
+) -> None:
+    rules = classifier(Rule(name="t", category=Category.ENQUIRY, any_terms=(term,)))
+    assert (rules.classify(make_post(text)).category is Category.ENQUIRY) is matches
+
+
+def test_patterns_ignore_case_and_unless_vetoes() -> None:
+    rules = classifier(
+        Rule(
+            name="sale",
+            category=Category.MODERATION,
+            patterns=(r"\bfor\s+sale\b",),
+            unless=(r"\bup\s+for\s+sale\b",),
+        )
+    )
+    assert rules.classify(make_post("FOR SALE: bike")).category is Category.MODERATION
+    assert rules.classify(make_post("the library is up for sale")).category is Category.GENERAL
+
+
+def test_a_veto_passes_the_post_on_to_later_rules() -> None:
+    rules = classifier(
+        Rule(name="a", category=Category.FOI, any_terms=("spend",), unless=("waste",)),
+        Rule(name="b", category=Category.COMPLAINT, any_terms=("waste",)),
+    )
+    assert rules.classify(make_post("spend and waste")).rule == 'b: matched "waste"'
+
+
+@pytest.mark.parametrize(
+    ("restriction", "post", "applies"),
+    [
+        ({"accounts": frozenset({"fire"})}, make_post("alarm", account="fire"), True),
+        ({"accounts": frozenset({"fire"})}, make_post("alarm", account="council"), False),
+        ({"networks": frozenset({"facebook"})}, make_post("alarm", network=Network.FACEBOOK), True),
+        ({"networks": frozenset({"facebook"})}, make_post("alarm", network=Network.X), False),
+        (
+            {"kinds": frozenset({"direct_message"})},
+            make_post("alarm", kind=Kind.DIRECT_MESSAGE),
+            True,
+        ),
+        ({"kinds": frozenset({"direct_message"})}, make_post("alarm", kind=Kind.COMMENT), False),
+    ],
+)
+def test_restricted_rules_apply_only_where_they_are_meant_to(
+    restriction: dict[str, frozenset[str]], post: Post, applies: bool
+) -> None:
+    rules = classifier(
+        Rule(name="r", category=Category.URGENT, any_terms=("alarm",), **restriction)  # type: ignore[arg-type]
+    )
+    assert (rules.classify(post).category is Category.URGENT) is applies
+
+
+def test_a_long_match_is_quoted_shortened() -> None:
+    rules = classifier(Rule(name="long", category=Category.FOI, patterns=(r"please.*",)))
+    result = rules.classify(make_post("please " + "tell me everything " * 10))
+    quoted = result.rule.removeprefix('long: matched "').removesuffix('"')
+    assert len(quoted) <= 60 and quoted.endswith("…")
+
+
+def test_a_bad_regex_is_reported_with_the_rule_name() -> None:
+    with pytest.raises(ValueError, match=r"rule 'broken': regex '\(unclosed' does not compile"):
+        classifier(Rule(name="broken", category=Category.FOI, patterns=("(unclosed",)))
+    with pytest.raises(ValueError, match="'vetoed'"):
+        classifier(Rule(name="vetoed", category=Category.FOI, any_terms=("x",), unless=("[",)))
+
+
+def test_flags_are_computed_whatever_the_category() -> None:
+    post = make_post("Thanks! Email me on jo@example.com or see www.example.org")
+    result = SHIPPED.classify(post)
+    assert result.category is GEN
+    assert result.flag_names == [Flag.PERSONAL_DATA.value, Flag.LINK.value]
+    assert "jo@example.com" not in repr(result)
+
+
+def test_term_regex_puts_longer_phrases_first() -> None:
+    found = re.search(term_regex(["free", "free smoke alarm"]), "a free smoke alarm", re.I)
+    assert found is not None and found.group(0) == "free smoke alarm"
+
+
+# --- The prefilter never changes an answer -------------------------------------------------
+
+
+class BruteForce:
+    """The rule semantics written plainly: every regex runs on every post."""
+
+    def __init__(self, rules: list[Rule], default: Category) -> None:
+        self.default = default
+        self.rules = []
+        for rule in rules:
+            finders = [term_regex(rule.any_terms)] if rule.any_terms else []
+            finders += rule.patterns
+            self.rules.append(
+                (
+                    rule,
+                    [re.compile(p, re.I) for p in finders],
+                    [re.compile(p, re.I) for p in rule.unless],
+                )
+            )
+
+    def rule_for(self, post: Post) -> str:
+        text = post.text.replace("\u2019", "'").replace("\u2018", "'")
+        for rule, finders, vetoes in self.rules:
+            if rule.accounts is not None and post.account not in rule.accounts:
+                continue
+            if rule.networks is not None and post.network.value not in rule.networks:
+                continue
+            if rule.kinds is not None and post.kind.value not in rule.kinds:
+                continue
+            if any(finder.search(text) for finder in finders):
+                if any(veto.search(text) for veto in vetoes):
+                    continue
+                return rule.name
+        return "default"
+
+
+def test_prefilters_give_the_same_answers_as_running_every_regex() -> None:
+    rules_file = RulesFile.model_validate(yaml.safe_load(RULES_YAML.read_text(encoding="utf-8")))
+    brute_force = BruteForce(*rules_file.to_core())
+    texts = [text for _, text, _ in CASES] + [text for _, text, _ in RULE_CASES]
+    variants = [*texts, *(t.upper() for t in texts), *(t.replace("'", "\u2019") for t in texts)]
+    long_s, dotted_i = "\u017f", "\u0130"  # letters that re.IGNORECASE folds specially
+    variants += [f"{dotted_i} AM NOT SAFE", f"{long_s}uicidal", f"KILL MY{long_s}ELF"]
+    for account in ("council", "fire"):
+        for text in variants:
+            post = make_post(text, account=account)
+            assert SHIPPED.classify(post).rule.split(":")[0] == brute_force.rule_for(post), text
+
+
+def test_a_large_backlog_classifies_quickly() -> None:
+    texts = [text for _, text, _ in CASES]
+    posts = [
+        make_post(f"{texts[i % len(texts)]} #{i}", account=("council", "fire")[i % 2])
+        for i in range(1000)
+    ]
+    started = time.perf_counter()
+    for post in posts:
+        SHIPPED.classify(post)
+    assert time.perf_counter() - started < 1.0  # typically well under a tenth of that
+
+
+# --- The demo sample posts -----------------------------------------------------------------
+
+REQUIRED_FIELDS = {"id", "network", "account", "author", "text", "posted_at"}
+
+
+def sample_posts() -> list[dict[str, object]]:
+    lines = SAMPLE_POSTS.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_sample_posts_are_json_lines_with_the_intake_fields() -> None:
+    posts = sample_posts()
+    assert 16 <= len(posts) <= 20
+    assert len({post["id"] for post in posts}) == len(posts)
+    for post in posts:
+        assert post.keys() >= REQUIRED_FIELDS, post
+        assert post["network"] in {n.value for n in Network}
+        assert post["account"] in {"council", "fire"}
+        assert isinstance(post["author"], dict) and post["author"].get("handle")
+        assert post.get("kind", "post") in {k.value for k in Kind}
+        posted_at = datetime.fromisoformat(str(post["posted_at"]))
+        assert posted_at.utcoffset() is not None, post["id"]
+
+
+def test_sample_posts_cover_every_category_on_both_accounts() -> None:
+    seen = set()
+    for raw in sample_posts():
+        post = make_post(
+            str(raw["text"]),
+            account=str(raw["account"]),
+            network=Network(str(raw["network"])),
+            kind=Kind(str(raw.get("kind", "post"))),
+        )
+        seen.add((post.account, SHIPPED.classify(post).category))
+    missing = {(a, c) for a in ("council", "fire") for c in Category} - seen
+    assert not missing, sorted(missing)
