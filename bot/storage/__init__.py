@@ -1,0 +1,21 @@
+"""Durable storage: TinyDB files behind a small repository interface."""
+
+from bot.storage.repository import (
+    SCHEMA_VERSION,
+    AcceptOutcome,
+    DataDirInUseError,
+    OutboxItem,
+    OutboxStats,
+    StorageError,
+    Store,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AcceptOutcome",
+    "DataDirInUseError",
+    "OutboxItem",
+    "OutboxStats",
+    "StorageError",
+    "Store",
+]

@@ -1,0 +1,87 @@
+"""Loading the config directory: the shipped one is valid; bad ones list every problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from bot.core.posts import Category
+from tests.conftest import CONFIG_DIR
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_shipped_config_is_valid_with_two_accounts() -> None:
+    config = load_config(CONFIG_DIR)
+    assert set(config.desk.accounts) == {"council", "fire"}
+    assert config.desk.timezone == "Europe/London"
+    assert config.channel_for("council", Category.FOI) == "#info-governance-foi"
+    assert config.account("fire").sign_off.startswith("Stay Safe")
+
+
+def test_every_problem_is_reported_with_file_and_key(config_copy: Path) -> None:
+    desk = config_copy / "desk.yaml"
+    _edit(desk, "timezone: Europe/London", "timezone: Europe/Londn")
+    _edit(desk, 'foi: "#info-governance-foi"', 'foi: "Info Governance"')
+    _edit(desk, "default_account: council", "default_account: police")
+    _edit(desk, "max_body_bytes: 1048576", "max_body_bytes: 1048576\n  max_bodies: 3")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_copy)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "desk.yaml: timezone: unknown time zone 'Europe/Londn'" in text
+    assert "accounts.council.channels" in text and "'Info Governance' is not a channel" in text
+    assert "default_account 'police' is not one of the accounts" in text
+    assert "intake.max_bodies" in text
+    assert len(caught.value.problems) >= 4
+
+
+def test_missing_route_is_named(config_copy: Path) -> None:
+    _edit(
+        config_copy / "desk.yaml",
+        '      media: "#press-office"\n',
+        "",
+    )
+    with pytest.raises(ConfigError, match="no channel for media"):
+        load_config(config_copy)
+
+
+def test_yaml_syntax_error_names_the_line(config_copy: Path) -> None:
+    (config_copy / "rules.yaml").write_text("rules:\n  - name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_copy)
+    [problem] = caught.value.problems
+    assert problem.file.endswith("rules.yaml")
+    assert "not valid YAML" in problem.message
+
+
+def test_rules_naming_an_unknown_account_are_reported(config_copy: Path) -> None:
+    rules = config_copy / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8")
+        + "\n  - name: police-only\n    category: enquiry\n    any: [custody]\n    accounts: [police]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="unknown account 'police'"):
+        load_config(config_copy)
+
+
+def test_missing_directory_and_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nowhere")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert {p.file.rsplit("/", 1)[-1] for p in caught.value.problems} == {"desk.yaml", "rules.yaml"}
