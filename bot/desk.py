@@ -1,0 +1,74 @@
+"""The desk: the application service that takes posts in and hands them to the outbox.
+
+It joins the pure core (classification, routing, templates) to storage; Slack delivery
+happens later, from the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.config import DeskConfig
+from bot.core.posts import Post
+from bot.core.routing import RoutingTable, Triage, triage
+from bot.core.templating import TemplateRenderer
+from bot.slack.messages import routed_post_message
+from bot.storage import Store
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The outcome of offering one post to the desk."""
+
+    status: Literal["accepted", "duplicate"]
+    key: str
+    triage: Triage
+
+
+def routing_table(config: DeskConfig) -> RoutingTable:
+    """The routing table described by the desk configuration."""
+    return RoutingTable(
+        routes={key: dict(account.channels) for key, account in config.desk.accounts.items()}
+    )
+
+
+class Desk:
+    """Takes posts in: classifies, routes, stores durably and queues the Slack message."""
+
+    def __init__(
+        self,
+        *,
+        config: DeskConfig,
+        store: Store,
+        renderer: TemplateRenderer,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.routing = routing_table(config)
+        self._on_queued = on_queued
+
+    def triage(self, post: Post) -> Triage:
+        """Classify and route a post without storing anything."""
+        return triage(post, classifier=self.config.classifier, routing=self.routing)
+
+    def take(self, post: Post, *, now: datetime) -> Intake:
+        """Accept a post: on disk with its queued Slack message before this returns."""
+        result = self.triage(post)
+        message = routed_post_message(
+            self.renderer,
+            post=post,
+            classification=result.classification,
+            account_name=self.config.account(post.account).name,
+            zone=self.config.zone,
+        )
+        outcome = self.store.accept_post(
+            post, result.classification, channel=result.channel, message=message, now=now
+        )
+        if outcome.status == "accepted":
+            self._on_queued()
+        return Intake(status=outcome.status, key=outcome.key, triage=result)

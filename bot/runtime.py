@@ -1,0 +1,180 @@
+"""Assembles the running bot from its settings and starts and stops it cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import load_config
+from bot.core.templating import TemplateRenderer
+from bot.desk import Desk
+from bot.scheduling.scheduler import Scheduler
+from bot.services import Services, utcnow
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.authorize import BotTokenAuthorizer
+from bot.slack.client import listener_client, outbox_client
+from bot.slack.outbox import OutboxWorker
+from bot.storage import Store
+from bot.web.server import HttpServer
+from bot.web.wsgi import HealthSources, make_wsgi_app
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says what to fix."""
+
+
+@dataclass
+class Runtime:
+    """The running parts of one commsbot process."""
+
+    settings: Settings
+    services: Services
+    app: App
+    outbox: OutboxWorker
+    scheduler: Scheduler
+    http: HttpServer
+    socket_mode: SocketModeHandler | None = None
+    _stopped: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """Where the HTTP server listens, e.g. http://127.0.0.1:3000."""
+        host, port = self.http.address
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Start serving HTTP, delivering from the outbox and running scheduled jobs."""
+        self.outbox.start()
+        self.scheduler.start()
+        self.http.start()
+        if self.socket_mode is not None:
+            self.socket_mode.connect()
+            logger.info("connected to Slack over Socket Mode")
+
+    def stop(self) -> None:
+        """Stop taking requests, let those in flight finish, then stop the workers and storage."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.socket_mode is not None:
+            self.socket_mode.close()
+        self.http.stop()
+        self.scheduler.stop()
+        self.outbox.stop()
+        self.services.store.close()
+        logger.info("stopped")
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    host: str = "0.0.0.0",
+    clock: Callable[[], datetime] = utcnow,
+    templates_dir: Path = TEMPLATES_DIR,
+    outbox_idle_seconds: float = 5.0,
+    verify_token: bool = True,
+) -> Runtime:
+    """Load configuration and storage and wire every part together (nothing starts yet)."""
+    config = load_config(settings.config_dir)
+    store = Store(settings.data_dir)
+    try:
+        renderer = TemplateRenderer(templates_dir)
+        client = listener_client(token=settings.bot_token, base_url=settings.api_url)
+        authorizer = BotTokenAuthorizer(client)
+        if verify_token:
+            _verify_token(client, authorizer)
+        outbox = OutboxWorker(
+            store=store,
+            client=outbox_client(token=settings.bot_token, base_url=settings.api_url),
+            backoff_initial=config.desk.outbox.backoff_initial_seconds,
+            backoff_max=config.desk.outbox.backoff_max_seconds,
+            clock=clock,
+            idle_seconds=outbox_idle_seconds,
+        )
+        desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
+        services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
+        app = build_app(
+            services,
+            client=client,
+            signing_secret=settings.signing_secret,
+            authorizer=authorizer,
+        )
+        scheduler = Scheduler(services)
+        socket_mode = None
+        slack_handler = None
+        if settings.socket_mode:
+            assert settings.app_token is not None
+            socket_mode = SocketModeHandler(app, settings.app_token)
+        else:
+            slack_handler = SlackRequestHandler(app)
+        wsgi_app = make_wsgi_app(
+            services,
+            intake_secret=settings.intake_secret,
+            health=HealthSources(
+                outbox_running=lambda: outbox.running,
+                scheduler_running=lambda: scheduler.running,
+            ),
+            slack_handler=slack_handler,
+        )
+        http = HttpServer(wsgi_app, host=host, port=settings.port)
+    except BaseException:
+        store.close()
+        raise
+    return Runtime(
+        settings=settings,
+        services=services,
+        app=app,
+        outbox=outbox,
+        scheduler=scheduler,
+        http=http,
+        socket_mode=socket_mode,
+    )
+
+
+def _verify_token(client: WebClient, authorizer: BotTokenAuthorizer) -> None:
+    """Fail fast on a token Slack refuses; carry on (the outbox waits) if Slack is unreachable."""
+    try:
+        authorizer.remember(client.auth_test().data)  # type: ignore[arg-type]
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response.status_code == 200 else None
+        if error in {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}:
+            raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({error})") from None
+        logger.warning("could not check SLACK_BOT_TOKEN with Slack (%s); carrying on", exc)
+    except OSError as exc:
+        logger.warning("Slack is unreachable (%s); posts will wait in the outbox", exc)
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s; shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    runtime.start()
+    try:
+        stop.wait()
+    finally:
+        runtime.stop()
+    return 0

@@ -1,0 +1,1 @@
+"""Scheduling: the only package that imports APScheduler. Jobs are plain functions."""

@@ -1,0 +1,21 @@
+"""Scheduled jobs: plain `job(services, now)` functions the scheduler and tests both call."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+# Slack retries an event for about an hour at most; a day is a wide margin.
+EVENT_MEMORY = timedelta(days=1)
+
+
+def forget_old_events(services: Services, now: datetime) -> int:
+    """Drop handled Slack event ids older than a day so the file stays small."""
+    removed = services.store.prune_events(older_than=EVENT_MEMORY, now=now)
+    if removed:
+        logger.info("forgot %d handled Slack event ids", removed)
+    return removed

@@ -1,0 +1,42 @@
+"""Runs the scheduled jobs with APScheduler in the desk's time zone."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.scheduling import jobs
+from bot.services import Services
+
+
+class Scheduler:
+    """Starts and stops the background scheduler that runs commsbot's jobs."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._scheduler = BackgroundScheduler(timezone=services.config.zone)
+        self._scheduler.add_job(
+            self._run_forget_old_events,
+            IntervalTrigger(hours=1, timezone=services.config.zone),
+            id="forget_old_events",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+
+    def _run_forget_old_events(self) -> None:
+        jobs.forget_old_events(self._services, self._services.clock())
+
+    def start(self) -> None:
+        """Start running jobs in a background thread."""
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop; a job already running is allowed to finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    @property
+    def running(self) -> bool:
+        """Whether jobs are being scheduled."""
+        return bool(self._scheduler.running)

@@ -1,0 +1,49 @@
+"""The running bot's parts, handed to listeners, web handlers and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import DeskConfig
+from bot.core.templating import TemplateRenderer
+from bot.desk import Desk
+from bot.storage import OutboxStats, Store
+
+
+def utcnow() -> datetime:
+    """The current instant in UTC (the one place the edge reads the clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    """A snapshot of the desk for the App Home tab and /healthz."""
+
+    posts_today: int
+    outbox: OutboxStats
+    accounts: dict[str, str]
+    routes: dict[str, dict[str, str]]
+
+
+@dataclass
+class Services:
+    """Everything a listener, web handler or scheduled job needs."""
+
+    config: DeskConfig
+    store: Store
+    renderer: TemplateRenderer
+    desk: Desk
+    clock: Callable[[], datetime] = utcnow
+
+    def desk_status(self) -> DeskStatus:
+        """What the desk looks like now."""
+        now = self.clock()
+        accounts = self.config.desk.accounts
+        return DeskStatus(
+            posts_today=self.store.count_posts(now.astimezone(UTC).date()),
+            outbox=self.store.outbox_stats(now),
+            accounts={key: account.name for key, account in accounts.items()},
+            routes={key: dict(account.channels) for key, account in accounts.items()},
+        )

@@ -1,0 +1,102 @@
+"""Settings from the environment (and `.env`), checked once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 3000
+MIN_SECRET_LENGTH = 16
+
+
+class SettingsError(Exception):
+    """Settings are missing or wrong; the message names each one and never shows a secret."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What commsbot needs from its environment. Secrets are hidden from repr()."""
+
+    bot_token: str = field(repr=False)
+    signing_secret: str | None = field(repr=False)
+    app_token: str | None = field(repr=False)
+    intake_secret: str = field(repr=False)
+    api_url: str | None
+    config_dir: Path
+    data_dir: Path
+    port: int
+
+    @property
+    def socket_mode(self) -> bool:
+        """Whether Slack traffic comes over Socket Mode rather than HTTP."""
+        return self.app_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logs can be scrubbed of them."""
+        return [
+            s
+            for s in (self.bot_token, self.signing_secret, self.app_token, self.intake_secret)
+            if s
+        ]
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read and check the settings; raise SettingsError naming every missing or wrong one."""
+    problems: list[str] = []
+    bot_token = _get(env, "SLACK_BOT_TOKEN")
+    if bot_token is None:
+        problems.append("SLACK_BOT_TOKEN is not set (the bot token, starting xoxb-)")
+    elif not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN does not look like a bot token (it should start xoxb-)")
+    app_token = _get(env, "SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN does not look like an app-level token (xapp-...)")
+    signing_secret = _get(env, "SLACK_SIGNING_SECRET")
+    if signing_secret is None and app_token is None:
+        problems.append(
+            "SLACK_SIGNING_SECRET is not set (needed for HTTP mode; set SLACK_APP_TOKEN "
+            "instead to use Socket Mode)"
+        )
+    intake_secret = _get(env, "COMMSBOT_INTAKE_SECRET")
+    if intake_secret is None:
+        problems.append("COMMSBOT_INTAKE_SECRET is not set (shared secret for POST /intake)")
+    elif len(intake_secret) < MIN_SECRET_LENGTH:
+        problems.append(f"COMMSBOT_INTAKE_SECRET is shorter than {MIN_SECRET_LENGTH} characters")
+    api_url = _get(env, "SLACK_API_URL")
+    if api_url is not None:
+        parts = urlsplit(api_url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            problems.append(f"SLACK_API_URL is not an http(s) URL: {api_url!r}")
+        elif not api_url.endswith("/"):
+            api_url += "/"
+    port = DEFAULT_PORT
+    raw_port = _get(env, "PORT")
+    if raw_port is not None:
+        if raw_port.isdigit() and 0 < int(raw_port) < 65536:
+            port = int(raw_port)
+        else:
+            problems.append(f"PORT must be a number from 1 to 65535, not {raw_port!r}")
+    if problems:
+        raise SettingsError(problems)
+    assert bot_token is not None and intake_secret is not None
+    return Settings(
+        bot_token=bot_token,
+        signing_secret=signing_secret,
+        app_token=app_token,
+        intake_secret=intake_secret,
+        api_url=api_url,
+        config_dir=Path(_get(env, "COMMSBOT_CONFIG_DIR") or "config"),
+        data_dir=Path(_get(env, "COMMSBOT_DATA_DIR") or "data"),
+        port=port,
+    )

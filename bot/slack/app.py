@@ -1,0 +1,80 @@
+"""Builds the Bolt app: middleware common to all listeners, the listeners, the error handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+
+from bot.core.errors import DeskError
+from bot.services import Services
+from bot.slack.authorize import BotTokenAuthorizer
+from bot.slack.listeners import commands, events
+
+logger = logging.getLogger(__name__)
+
+SORRY = (
+    "Sorry, something went wrong on my side and nothing was changed. "
+    "It has been logged for the team that runs commsbot; please try again in a minute."
+)
+
+
+def build_app(
+    services: Services,
+    *,
+    client: WebClient,
+    signing_secret: str | None,
+    authorizer: BotTokenAuthorizer | None = None,
+) -> App:
+    """The Bolt app for commsbot, talking to Slack only through `client`'s settings."""
+    # With `authorize`, Bolt gives each request a copy of this client carrying the token the
+    # authorizer returns; the template itself holds no token.
+    template = WebClient(
+        base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
+    )
+    app = App(
+        client=template,
+        authorize=(authorizer or BotTokenAuthorizer(client)).as_bolt_authorize(),
+        # Socket Mode has no request signatures; Bolt still wants a value.
+        signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
+        request_verification_enabled=signing_secret is not None,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    app.middleware(_handle_each_event_once(services))
+    commands.register(app, services)
+    events.register(app, services)
+    app.error(_error_handler)
+    return app
+
+
+def _handle_each_event_once(services: Services) -> Callable[..., BoltResponse | None]:
+    """Middleware: Slack retries events it thinks were missed; act on each event_id once."""
+
+    def handle_each_event_once(body: dict, next: Callable[[], None]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not services.store.first_sighting(event_id, now=services.clock()):
+            logger.info("event %s already handled; ignoring Slack's retry", event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return handle_each_event_once
+
+
+def _error_handler(
+    error: Exception, request: BoltRequest, response: BoltResponse | None
+) -> BoltResponse | None:
+    """Turn domain errors into a polite private reply; log anything unexpected in full."""
+    if isinstance(error, DeskError):
+        text = str(error)
+    else:
+        logger.error("listener failed", exc_info=(type(error), error, error.__traceback__))
+        text = SORRY
+    if response is None:  # already acknowledged: nobody is waiting for a reply
+        return None
+    body = json.dumps({"response_type": "ephemeral", "text": text})
+    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})

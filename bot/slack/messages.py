@@ -1,0 +1,164 @@
+"""Builders for the Slack messages commsbot posts. Words live in templates/slack/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.core.posts import Category, Classification, Flag, Kind, Network, Post
+from bot.core.templating import TemplateRenderer
+from bot.core.text import escape_to_fit
+
+if TYPE_CHECKING:
+    from bot.desk import Intake
+    from bot.services import DeskStatus
+
+# Slack allows 3,000 characters in a section's text.
+SECTION_LIMIT = 3000
+
+NETWORK_LABELS = {
+    Network.X: "X",
+    Network.FACEBOOK: "Facebook",
+    Network.INSTAGRAM: "Instagram",
+    Network.LINKEDIN: "LinkedIn",
+    Network.YOUTUBE: "YouTube",
+    Network.OTHER: "another network",
+}
+KIND_LABELS = {
+    Kind.POST: "post",
+    Kind.COMMENT: "comment",
+    Kind.REPLY: "reply",
+    Kind.DIRECT_MESSAGE: "direct message",
+}
+CATEGORY_LABELS = {
+    Category.URGENT: ":rotating_light: Urgent",
+    Category.SUBJECT_ACCESS: "Subject access request",
+    Category.FOI: "Possible FOI/EIR request",
+    Category.MODERATION: "Moderation",
+    Category.MEDIA: "Press enquiry",
+    Category.COMPLAINT: "Complaint",
+    Category.ENQUIRY: "Enquiry",
+    Category.GENERAL: "General",
+}
+
+Message = tuple[str, list[dict[str, Any]]]
+
+
+def _mrkdwn(text: str, *, verbatim: bool = False) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": verbatim}
+
+
+def routed_post_message(
+    renderer: TemplateRenderer,
+    *,
+    post: Post,
+    classification: Classification,
+    account_name: str,
+    zone: ZoneInfo,
+) -> Message:
+    """The message that shows a routed post in its team channel: fallback text and blocks."""
+    context = {
+        "category_label": CATEGORY_LABELS[classification.category],
+        "account_name": account_name,
+        "network_label": NETWORK_LABELS[post.network],
+        "kind_label": KIND_LABELS[post.kind],
+        "author_handle": post.author.handle,
+        "author_name": post.author.name,
+        "followers": post.author.followers,
+        "rule": classification.rule,
+        "flagged_by": post.flagged_by,
+        "posted_local": _local(post.posted_at, zone),
+        "url": post.url,
+    }
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": _mrkdwn(renderer.render("slack/routed_post_summary.j2", **context)),
+        },
+        {
+            "type": "section",
+            "text": _mrkdwn(_quote(post.text), verbatim=True),
+        },
+        {
+            "type": "context",
+            "elements": [_mrkdwn(renderer.render("slack/routed_post_details.j2", **context))],
+        },
+    ]
+    personal = [hit.reason for hit in classification.flags if hit.flag is Flag.PERSONAL_DATA]
+    if personal:
+        warning = renderer.render("slack/personal_data_warning.j2", reasons=personal)
+        blocks.append({"type": "section", "text": _mrkdwn(warning)})
+    if any(hit.flag is Flag.LINK for hit in classification.flags):
+        blocks.append(
+            {"type": "context", "elements": [_mrkdwn(renderer.render("slack/link_warning.j2"))]}
+        )
+    fallback = renderer.render("slack/routed_post_fallback.j2", **context)
+    return fallback, blocks
+
+
+def _quote(text: str) -> str:
+    """The post's text escaped for Slack and shown as a block quote."""
+    body = escape_to_fit(text, SECTION_LIMIT - 200)
+    return "\n".join(f"&gt; {line}" if line else "&gt;" for line in body.splitlines() or [""])
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def help_text(renderer: TemplateRenderer, *, unknown: str | None = None) -> str:
+    """The `/comms help` text, with a note when the subcommand was not recognised."""
+    return renderer.render("slack/help.j2", unknown=unknown)
+
+
+def flag_reply(renderer: TemplateRenderer, *, intake: Intake) -> str:
+    """The private confirmation a member of staff sees after `/comms flag`."""
+    return renderer.render(
+        "slack/flag_reply.j2",
+        status=intake.status,
+        category_label=CATEGORY_LABELS[intake.triage.classification.category],
+        channel=intake.triage.channel,
+        rule=intake.triage.classification.rule,
+    )
+
+
+def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, Any]:
+    """The App Home tab: how busy the desk is and where each kind of post goes."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "commsbot: social media desk"}},
+        {
+            "type": "section",
+            "text": _mrkdwn(
+                renderer.render(
+                    "slack/home_summary.j2",
+                    posts_today=status.posts_today,
+                    pending=status.outbox.pending,
+                    dead=status.outbox.dead,
+                )
+            ),
+        },
+    ]
+    for key, name in status.accounts.items():
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {
+                "type": "section",
+                "text": _mrkdwn(
+                    renderer.render(
+                        "slack/home_routes.j2",
+                        account_name=name,
+                        routes=[
+                            (
+                                CATEGORY_LABELS.get(Category(c), c)
+                                if c != "default"
+                                else "Anything else",
+                                ch,
+                            )
+                            for c, ch in status.routes[key].items()
+                        ],
+                    )
+                ),
+            }
+        )
+    return {"type": "home", "blocks": blocks}

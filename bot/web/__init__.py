@@ -1,0 +1,1 @@
+"""HTTP edge: the WSGI application and the server that runs it."""

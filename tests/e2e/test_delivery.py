@@ -1,0 +1,70 @@
+"""The outbox: Slack errors, rate limits and outages delay delivery but lose nothing."""
+
+from __future__ import annotations
+
+from tests.conftest import BotUnderTest, intake_post, wait_until
+
+ENQUIRIES = "#comms-enquiries"
+
+
+def _texts(fake_slack, channel: str) -> list[str]:
+    return [m["text"] for m in fake_slack.messages(channel)]
+
+
+def test_rate_limited_delivery_waits_for_retry_after(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.rate_limit("chat.postMessage", retry_after=1, times=1)
+    bot.intake(intake_post("3001"))
+    wait_until(lambda: fake_slack.messages(ENQUIRIES), timeout=10, what="delivery after the 429")
+    calls = fake_slack.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+
+
+def test_server_errors_are_retried(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.server_error("chat.postMessage", status=503, times=2)
+    bot.intake(intake_post("3002"))
+    wait_until(lambda: fake_slack.messages(ENQUIRIES), what="delivery after two 503s")
+
+
+def test_order_is_kept_per_channel_while_slack_is_down(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.go_down()
+    for n in range(5):
+        bot.intake(intake_post(f"310{n}", text=f"When is the library open? question {n}"))
+    fake_slack.come_up()
+    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 5, what="all five delivered")
+    texts = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
+    assert all(f"question {n}" in texts[n] for n in range(5))
+
+
+def test_channel_not_found_is_kept_as_a_dead_letter(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.fail("chat.postMessage", "channel_not_found")
+    bot.intake(intake_post("3201"))
+    wait_until(
+        lambda: bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1, what="a dead letter"
+    )
+    [item] = bot.store.outbox_items()
+    assert item.last_error == "channel_not_found"
+    # Other posts still flow.
+    bot.intake(intake_post("3202"))
+    wait_until(lambda: fake_slack.messages(ENQUIRIES), what="the next post")
+
+
+def test_nothing_is_lost_when_slack_is_down_across_a_restart(
+    start_bot, fake_slack, tmp_path
+) -> None:
+    data = tmp_path / "data"
+    first = start_bot(data_dir=data)
+    fake_slack.go_down()
+    for n in range(3):
+        assert (
+            first.intake(intake_post(f"330{n}", text=f"Is the park cafe open? number {n}")).status
+            == 202
+        )
+    first.stop()
+    fake_slack.come_up()
+    second = start_bot(data_dir=data)
+    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 3, what="delivery after restart")
+    shown = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
+    assert all(f"number {n}" in shown[n] for n in range(3))
+    assert second.store.outbox_stats(second.runtime.services.clock()).pending == 0
+    record = second.store.get_post_record("x:3300")
+    assert record["delivery"]["channel_id"] == fake_slack.channel_id("comms-enquiries")

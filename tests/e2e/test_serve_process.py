@@ -1,0 +1,62 @@
+"""`commsbot serve` as a real process: starts, serves, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import BOT_TOKEN, INTAKE_SECRET, SIGNING_SECRET, http_get, wait_until
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_and_stops_cleanly_on_sigterm(
+    fake_slack, config_dir: Path, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "COMMSBOT_INTAKE_SECRET": INTAKE_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "COMMSBOT_CONFIG_DIR": str(config_dir),
+        "COMMSBOT_DATA_DIR": str(tmp_path / "data"),
+        "PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return http_get(f"http://127.0.0.1:{port}/healthz").status == 200
+            except OSError:
+                return False
+
+        wait_until(healthy, timeout=20, what="commsbot serve to answer /healthz")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "received SIGTERM; shutting down" in output
+    assert "stopped" in output
+    for secret in (BOT_TOKEN, SIGNING_SECRET, INTAKE_SECRET):
+        assert secret not in output

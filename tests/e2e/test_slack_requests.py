@@ -1,0 +1,85 @@
+"""Slack's own traffic end to end: signed slash commands and events through the real Bolt app."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.conftest import BotUnderTest, wait_until
+
+
+def test_comms_flag_routes_the_post_and_replies_privately(bot: BotUnderTest, fake_slack) -> None:
+    answer = bot.command(
+        "flag https://x.com/angry_dave/status/555 the bins on Elm Road have not been collected for the third week running, disgraceful"
+    )
+    assert answer.status == 200
+    reply = answer.json()["text"]
+    assert "#customer-complaints" in reply
+    wait_until(lambda: fake_slack.messages("#customer-complaints"), what="the flagged post")
+    [message] = fake_slack.messages("#customer-complaints")
+    shown = json.dumps(message["blocks"])
+    assert "@angry_dave" in shown
+    assert "U0STAFF01" in shown  # who flagged it
+
+
+def test_flagging_the_same_link_twice_sends_it_once(bot: BotUnderTest, fake_slack) -> None:
+    bot.command("flag https://www.facebook.com/anyshire/posts/42 when does the tip open?")
+    again = bot.command("flag https://www.facebook.com/anyshire/posts/42 when does the tip open?")
+    assert "already been flagged" in again.json()["text"]
+    wait_until(lambda: fake_slack.calls_to("chat.postMessage"), what="delivery")
+    bot.runtime.outbox.deliver_due()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_flag_can_name_another_account(bot: BotUnderTest, fake_slack) -> None:
+    answer = bot.command("flag fire how do I get a free home fire safety visit?")
+    assert "#fire-enquiries" in answer.json()["text"]
+
+
+def test_flag_without_anything_to_flag_explains_how(bot: BotUnderTest, fake_slack) -> None:
+    answer = bot.command("flag")
+    assert answer.status == 200
+    assert "/comms flag <link to the post>" in answer.json()["text"]
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_help_lists_every_subcommand(bot: BotUnderTest) -> None:
+    text = bot.command("help").json()["text"]
+    assert "/comms flag" in text and "/comms help" in text
+    unknown = bot.command("frobnicate").json()["text"]
+    assert "I don't know `/comms frobnicate`" in unknown
+
+
+def test_slash_command_with_bad_signature_is_refused(bot: BotUnderTest, fake_slack) -> None:
+    from bot.demo.slack_requests import slash_command
+
+    body, content_type = slash_command("flag https://x.com/a/status/1 help")
+    assert bot.slack(body, content_type, secret="wrong-secret").status == 401
+    stale = int(time.time()) - 60 * 10
+    assert bot.slack(body, content_type, timestamp=stale).status == 401
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).pending == 0
+    assert [c.method for c in fake_slack.calls] == ["auth.test"]  # at start-up only
+
+
+def test_the_same_event_delivered_twice_is_handled_once(bot: BotUnderTest, fake_slack) -> None:
+    event = {"type": "app_home_opened", "user": "U0STAFF01", "channel": "D0HOME", "tab": "home"}
+    first = bot.event(event, event_id="Ev0001")
+    retry = bot.event(event, event_id="Ev0001")
+    assert (first.status, retry.status) == (200, 200)
+    wait_until(lambda: fake_slack.calls_to("views.publish"), what="the Home tab")
+    time.sleep(0.2)  # give a wrongly handled retry the time to show itself
+    assert len(fake_slack.calls_to("views.publish")) == 1
+    bot.event(event, event_id="Ev0002")
+    wait_until(lambda: len(fake_slack.calls_to("views.publish")) == 2, what="a new event handled")
+
+
+def test_home_tab_shows_backlog_and_routes(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.go_down()
+    bot.command("flag a post about something")
+    fake_slack.come_up()
+    bot.event({"type": "app_home_opened", "user": "U0STAFF02", "tab": "home"}, event_id="Ev0100")
+    [call] = fake_slack.wait_for_calls("views.publish", 1)
+    view = json.dumps(call.params["view"])
+    assert "Anyshire Fire and Rescue Service" in view
+    assert "#info-governance-foi" in view
+    assert "flagged" in view
