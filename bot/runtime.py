@@ -67,6 +67,17 @@ class Runtime:
         if self.socket_mode is not None:
             self.socket_mode.connect()
             logger.info("connected to Slack over Socket Mode")
+        config = self.services.config
+        logger.info(
+            "commsbot is serving %d account(s) (%s) with %d rules; Slack over %s; data in %s",
+            len(config.desk.accounts),
+            ", ".join(config.desk.accounts),
+            len(config.classifier.rules),
+            "Socket Mode"
+            if self.socket_mode is not None
+            else f"HTTP at {self.base_url}/slack/events",
+            self.settings.data_dir,
+        )
 
     def stop(self) -> None:
         """Stop taking requests, let those in flight finish, then stop the workers and storage."""

@@ -9,7 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import BOT_TOKEN, INTAKE_SECRET, SIGNING_SECRET, http_get, wait_until
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from tests.conftest import (
+    BOT_TOKEN,
+    INTAKE_SECRET,
+    SIGNING_SECRET,
+    http_get,
+    http_post,
+    wait_until,
+)
 
 
 def _free_port() -> int:
@@ -60,3 +69,31 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(
     assert "stopped" in output
     for secret in (BOT_TOKEN, SIGNING_SECRET, INTAKE_SECRET):
         assert secret not in output
+
+
+def test_socket_mode_serves_intake_but_not_slack_over_http(
+    fake_slack, config_dir: Path, tmp_path: Path
+) -> None:
+
+    settings = Settings(
+        bot_token=BOT_TOKEN,
+        signing_secret=None,
+        app_token="xapp-1-test",
+        intake_secret=INTAKE_SECRET,
+        api_url=fake_slack.url,
+        config_dir=config_dir,
+        data_dir=tmp_path / "data",
+        port=0,
+    )
+    runtime = build_runtime(settings, host="127.0.0.1")
+    assert runtime.socket_mode is not None
+    runtime.http.start()  # Slack's socket is not opened: nothing here can reach real Slack
+    try:
+        health = http_get(f"{runtime.base_url}/healthz")
+        # Only HTTP was started here, so the health check must say the workers are not running.
+        assert health.status == 503
+        assert health.json()["outbox_worker"] == "stopped"
+        assert health.json()["storage"] == "ok"
+        assert http_post(f"{runtime.base_url}/slack/events", b"{}", {}).status == 404
+    finally:
+        runtime.stop()

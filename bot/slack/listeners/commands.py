@@ -14,7 +14,7 @@ def register(app: App, services: Services) -> None:
     """Attach the `/comms` command and its subcommands."""
 
     @app.command(Command.COMMS.value)
-    def comms(ack: Ack, command: dict, logger) -> None:
+    def comms(ack: Ack, command: dict) -> None:
         subcommand, _, argument = command.get("text", "").strip().partition(" ")
         match subcommand.lower():
             case "flag":
