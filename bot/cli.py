@@ -45,7 +45,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Show the bot working against a local Slack stand-in."""
     from bot.demo.run import run_demo
 
-    return run_demo(config_dir=_config_dir(args), out=sys.stdout)
+    try:
+        return run_demo(config_dir=_config_dir(args), out=sys.stdout)
+    except ConfigError as exc:
+        print(f"commsbot demo cannot start: {exc}", file=sys.stderr)
+        print("Run it from the commsbot checkout or pass --config-dir.", file=sys.stderr)
+        return 2
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.config import DeskConfig
-from bot.core.posts import Post
+from bot.core.posts import Category, Post
 from bot.core.routing import RoutingTable, Triage, triage
 from bot.core.templating import TemplateRenderer
 from bot.slack.messages import routed_post_message
@@ -52,13 +52,15 @@ class Desk:
         self.routing = routing_table(config)
         self._on_queued = on_queued
 
-    def triage(self, post: Post) -> Triage:
+    def triage(self, post: Post, *, category: Category | None = None) -> Triage:
         """Classify and route a post without storing anything."""
-        return triage(post, classifier=self.config.classifier, routing=self.routing)
+        return triage(
+            post, classifier=self.config.classifier, routing=self.routing, category=category
+        )
 
-    def take(self, post: Post, *, now: datetime) -> Intake:
+    def take(self, post: Post, *, now: datetime, category: Category | None = None) -> Intake:
         """Accept a post: on disk with its queued Slack message before this returns."""
-        result = self.triage(post)
+        result = self.triage(post, category=category)
         message = routed_post_message(
             self.renderer,
             post=post,

@@ -6,7 +6,7 @@ Untrusted input: everything here is checked before a post reaches the desk.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any, Literal
@@ -119,7 +119,9 @@ def _items_from_text(text: str) -> list[tuple[int | None, Any, str | None]]:
     return items
 
 
-def parse_body(raw: bytes, *, accounts: Collection[str], max_text_chars: int) -> list[Item]:
+def parse_body(
+    raw: bytes, *, accounts: Mapping[str, Collection[str]], max_text_chars: int
+) -> list[Item]:
     """Every item in an intake body, each either a valid post or its errors."""
     try:
         text = raw.decode("utf-8")
@@ -139,9 +141,17 @@ def parse_body(raw: bytes, *, accounts: Collection[str], max_text_chars: int) ->
 
 
 def validate_item(
-    data: Any, *, index: int, line: int | None, accounts: Collection[str], max_text_chars: int
+    data: Any,
+    *,
+    index: int,
+    line: int | None,
+    accounts: Mapping[str, Collection[str]],
+    max_text_chars: int,
 ) -> Item:
-    """One item checked against the intake format and the desk's accounts."""
+    """One item checked against the intake format and the desk's accounts.
+
+    `accounts` maps each account to the networks it is on; `other` is always allowed.
+    """
     raw_id = data.get("id") if isinstance(data, dict) else None
     raw_id = raw_id if isinstance(raw_id, str) else None
     if not isinstance(data, dict):
@@ -154,19 +164,22 @@ def validate_item(
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"])
             errors.append(FieldError(name, error["msg"].removeprefix("Value error, ")))
+    account = data.get("account")
+    if isinstance(account, str) and account not in accounts:
+        known = ", ".join(sorted(accounts))
+        errors.append(FieldError("account", f"unknown account; expected one of {known}"))
     if model is not None:
-        if model.account not in accounts:
+        networks = accounts.get(model.account)
+        if networks is not None and model.network != "other" and model.network not in networks:
             errors.append(
                 FieldError(
-                    "account", f"unknown account; expected one of {', '.join(sorted(accounts))}"
+                    "network",
+                    f"account {model.account!r} is not on {model.network} "
+                    f"(configured networks: {', '.join(sorted(networks))})",
                 )
             )
         if len(model.text) > max_text_chars:
             errors.append(FieldError("text", f"longer than {max_text_chars} characters"))
-    elif isinstance(data.get("account"), str) and data["account"] not in accounts:
-        errors.append(
-            FieldError("account", f"unknown account; expected one of {', '.join(sorted(accounts))}")
-        )
     if errors or model is None:
         return Item(index, line, errors=tuple(errors), raw_id=raw_id)
     post = Post(

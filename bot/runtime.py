@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
+from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker
 from bot.storage import Store
 from bot.web.server import HttpServer
@@ -38,6 +39,26 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 class StartupError(Exception):
     """The bot cannot start; the message says what to fix."""
+
+
+def find_templates_dir() -> Path:
+    """templates/ of the checkout commsbot runs from, else of the working directory."""
+    for candidate in (TEMPLATES_DIR, Path.cwd() / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise StartupError(
+        f"no templates/ directory at {TEMPLATES_DIR} or in {Path.cwd()}: run commsbot from "
+        "its checkout (pip install -e .) or from a directory holding templates/ and config/"
+    )
+
+
+def load_templates(directory: Path) -> TemplateRenderer:
+    """A renderer for `directory`, having checked every template the bot uses."""
+    renderer = TemplateRenderer(directory)
+    problems = renderer.problems(TEMPLATES)
+    if problems:
+        raise StartupError("template problems:\n  " + "\n  ".join(problems))
+    return renderer
 
 
 @dataclass
@@ -88,7 +109,11 @@ class Runtime:
             self.socket_mode.close()
         self.http.stop()
         self.scheduler.stop()
-        self.outbox.stop()
+        if not self.outbox.stop():
+            # Closing the store under a send in flight would lose the record of its delivery
+            # and send it again after restart; the process exit releases the files instead.
+            logger.error("leaving storage open: the outbox worker has not finished")
+            return
         self.services.store.close()
         logger.info("stopped")
 
@@ -98,7 +123,7 @@ def build_runtime(
     *,
     host: str = "0.0.0.0",
     clock: Callable[[], datetime] = utcnow,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
     outbox_idle_seconds: float = 5.0,
     verify_token: bool = True,
 ) -> Runtime:
@@ -106,7 +131,7 @@ def build_runtime(
     config = load_config(settings.config_dir)
     store = Store(settings.data_dir)
     try:
-        renderer = TemplateRenderer(templates_dir)
+        renderer = load_templates(templates_dir or find_templates_dir())
         client = listener_client(token=settings.bot_token, base_url=settings.api_url)
         authorizer = BotTokenAuthorizer(client)
         if verify_token:

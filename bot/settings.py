@@ -73,6 +73,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append("COMMSBOT_INTAKE_SECRET is not set (shared secret for POST /intake)")
     elif len(intake_secret) < MIN_SECRET_LENGTH:
         problems.append(f"COMMSBOT_INTAKE_SECRET is shorter than {MIN_SECRET_LENGTH} characters")
+    elif "change-me" in intake_secret.lower():
+        problems.append(
+            "COMMSBOT_INTAKE_SECRET is still the example value; set a long random one "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     api_url = _get(env, "SLACK_API_URL")
     if api_url is not None:
         parts = urlsplit(api_url)

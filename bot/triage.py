@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -53,7 +54,7 @@ def run_triage(config: DeskConfig, raw: bytes, *, progress: bool) -> Iterator[Tr
     """Classify and route every post in `raw` (JSON array or NDJSON), yielding in input order."""
     items = parse_body(
         raw,
-        accounts=config.desk.accounts.keys(),
+        accounts=config.desk.networks_by_account(),
         max_text_chars=config.desk.intake.max_text_chars,
     )
     routing = routing_table(config)
@@ -113,14 +114,15 @@ def _print_table(rows: list[TriageRow], *, out: IO[str]) -> None:
         table.add_column(heading, overflow="fold")
     for row in rows:
         data = row.as_json()
+        # Values come from the input file: escape them so rich shows them literally.
         table.add_row(
             where(row.item),
-            data["id"],
-            data["account"],
+            escape(data["id"]),
+            escape(data["account"]),
             data["category"],
-            data["channel"],
+            escape(data["channel"]),
             ", ".join(data["flags"]),
-            data["rule"],
+            escape(data["rule"]),
         )
     console.print(table)
     counts = Counter(row.as_json()["category"] for row in rows)

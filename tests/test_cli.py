@@ -111,3 +111,19 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert ".venv/bin/commsbot demo" in readme
     assert "python -m pytest" in readme and "python -m pytest" in ci
+
+
+def test_a_broken_template_stops_start_up_naming_it(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.runtime import StartupError, load_templates
+
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    (templates / "slack" / "help.j2").write_text("{% if %}", encoding="utf-8")
+    (templates / "slack" / "flag_reply.j2").unlink()
+    with pytest.raises(StartupError) as caught:
+        load_templates(templates)
+    message = str(caught.value)
+    assert "help.j2: line 1" in message
+    assert "flag_reply.j2: missing" in message

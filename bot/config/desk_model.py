@@ -97,6 +97,10 @@ class DeskFile(BaseModel):
     intake: IntakeModel = IntakeModel()
     outbox: OutboxModel = OutboxModel()
 
+    def networks_by_account(self) -> dict[str, set[str]]:
+        """For each account, the networks it is on."""
+        return {key: {n.value for n in account.networks} for key, account in self.accounts.items()}
+
     @field_validator("timezone")
     @classmethod
     def _zone_exists(cls, value: str) -> str:

@@ -10,9 +10,11 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.core.errors import DeskError
-from bot.core.posts import Author, Kind, Network, Post
+from bot.core.posts import Author, Category, Kind, Network, Post
 
 _URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
+# How Slack shows a link in command text when it formats one: <url> or <url|label>.
+_SLACK_LINK = re.compile(r"<(https?://[^\s<>|]+)(?:\|[^>]*)?>", re.IGNORECASE)
 _HOSTS = {
     "x.com": Network.X,
     "twitter.com": Network.X,
@@ -40,24 +42,44 @@ class FlagRequest:
     account: str
     url: str | None
     text: str
+    category: Category | None = None
+
+
+_CATEGORY_WORDS = {c.value: c for c in Category} | {"sar": Category.SUBJECT_ACCESS}
+
+
+def _unescape_slack(text: str) -> str:
+    """Slack sends `&`, `<` and `>` in command text as entities; turn them back."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def parse_flag(argument: str, *, accounts: Collection[str], default_account: str) -> FlagRequest:
-    """Read `[account] <url or text>`; the first word picks the account when it names one."""
-    words = argument.strip().split(maxsplit=1)
+    """Read `[account] [category] <link and/or text>`.
+
+    The first word picks the account when it names one, the next the category when it names
+    one (otherwise the rules decide). The link, if any, is kept apart from the text, so a
+    link on its own is not mistaken for the post's words.
+    """
+    words = _unescape_slack(argument).split()
     if not words:
         raise FlagRequestError(
-            "Tell me what to flag: `/comms flag <link to the post>` or `/comms flag <its text>`."
+            "Tell me what to flag: `/comms flag <link to the post> <what it says>`, "
+            "or `/comms flag <its text>`."
         )
     account = default_account
-    if words[0].lower() in accounts and len(words) > 1:
-        account = words[0].lower()
-        rest = words[1]
-    else:
-        rest = argument.strip()
-    match = _URL.search(rest)
-    url = match.group(0).rstrip(").,") if match else None
-    return FlagRequest(account=account, url=url, text=rest)
+    if len(words) > 1 and words[0].lower() in accounts:
+        account = words.pop(0).lower()
+    category = None
+    if len(words) > 1 and words[0].lower() in _CATEGORY_WORDS:
+        category = _CATEGORY_WORDS[words.pop(0).lower()]
+    rest = " ".join(words)
+    url = None
+    text = rest
+    match = _SLACK_LINK.search(rest) or _URL.search(rest)
+    if match:
+        url = match.group(1) if match.re is _SLACK_LINK else match.group(0).rstrip(").,")
+        text = " ".join(f"{rest[: match.start()]} {rest[match.end() :]}".split())
+    return FlagRequest(account=account, url=url, text=text, category=category)
 
 
 def network_of(url: str | None) -> Network:
@@ -79,7 +101,7 @@ def _handle_from(url: str | None, network: Network) -> str:
 
 def post_from_flag(request: FlagRequest, *, flagged_by: str, now: datetime) -> Post:
     """A post for what a staff member flagged; flagging the same link or text twice is a repeat."""
-    identity = request.url or " ".join(request.text.split()).lower()
+    identity = request.url or request.text.lower()
     digest = hashlib.sha256(f"{request.account}|{identity}".encode()).hexdigest()[:20]
     network = network_of(request.url)
     return Post(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.classify import Classifier
+from bot.core.flags import detect_flags
 from bot.core.posts import Category, Classification, Post
 
 
@@ -40,9 +41,25 @@ class Triage:
     channel: str
 
 
-def triage(post: Post, *, classifier: Classifier, routing: RoutingTable) -> Triage:
-    """Classify a post and choose its channel."""
-    classification = classifier.classify(post)
+NO_TEXT_RULE = "nothing to classify: flagged with a link only (add its words or a category)"
+
+
+def triage(
+    post: Post,
+    *,
+    classifier: Classifier,
+    routing: RoutingTable,
+    category: Category | None = None,
+) -> Triage:
+    """Classify a post (or take the category a person chose) and choose its channel."""
+    if category is not None:
+        classification = Classification(
+            category, "category chosen by the person who flagged it", detect_flags(post.text)
+        )
+    elif not post.text.strip():
+        classification = Classification(classifier.default_category, NO_TEXT_RULE)
+    else:
+        classification = classifier.classify(post)
     return Triage(
         post=post,
         classification=classification,

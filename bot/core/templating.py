@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from markupsafe import Markup
 
 from bot.core.text import safe_link_target, slack_escape
@@ -52,6 +59,18 @@ class TemplateRenderer:
     def check(self, template: str) -> None:
         """Raise if `template` is missing or has a syntax error."""
         self._env.get_template(template)
+
+    def problems(self, templates: Iterable[str]) -> list[str]:
+        """What is wrong with each of `templates` (missing, syntax errors); empty if nothing."""
+        found = []
+        for name in templates:
+            try:
+                self.check(name)
+            except TemplateNotFound:
+                found.append(f"{self.directory / name}: missing")
+            except TemplateSyntaxError as exc:
+                found.append(f"{self.directory / name}: line {exc.lineno}: {exc.message}")
+        return found
 
     def names(self) -> list[str]:
         """Every template in the directory."""

@@ -31,6 +31,32 @@ def escape_to_fit(text: str, limit: int, *, marker: str = " …") -> str:
     return "".join(out).rstrip() + marker
 
 
+def quote_for_slack(text: str, *, limit: int, max_lines: int) -> str:
+    """`text` escaped and shown as a Slack block quote, cut to `limit` characters at most.
+
+    Every line gets a quote marker, so the budget is counted after the markers; a cut is
+    shown with a final `> …` line.
+    """
+    cut_marker = "&gt; …"
+    lines = text.splitlines() or [""]
+    out: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        separator = 1 if out else 0
+        # Always leave room for the cut marker on its own line.
+        room = limit - used - separator - len(cut_marker) - 1
+        prefix = "&gt; " if line.strip() else "&gt;"
+        if index == max_lines or room < len(prefix) + 8:
+            out.append(cut_marker)
+            break
+        shown = prefix + (escape_to_fit(line, room - len(prefix)) if line.strip() else "")
+        out.append(shown)
+        used += separator + len(shown)
+        if len(shown) - len(prefix) < len(slack_escape(line)):
+            break  # this line was cut short and already ends with the marker
+    return "\n".join(out)
+
+
 def safe_link_target(url: str) -> str | None:
     """The URL made safe to put inside a Slack `<url|label>` link, or None if not http(s)."""
     try:

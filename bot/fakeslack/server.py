@@ -312,7 +312,25 @@ def _blocks(value: object) -> list[dict]:
     for block in value:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise _SlackError("invalid_blocks")
+        if _too_long(block):
+            raise _SlackError("invalid_blocks")
     return copy.deepcopy(value)
+
+
+# Slack's limits on text objects: 3,000 characters in a section's text, 150 in a header.
+_TEXT_LIMITS = {"section": 3000, "header": 150, "context": 3000}
+
+
+def _too_long(block: dict) -> bool:
+    """Whether a block carries more text than Slack accepts in it."""
+    limit = _TEXT_LIMITS.get(block["type"])
+    if limit is None:
+        return False
+    texts = [block.get("text"), *(block.get("elements") or []), *(block.get("fields") or [])]
+    return any(
+        isinstance(item, dict) and isinstance(item.get("text"), str) and len(item["text"]) > limit
+        for item in texts
+    )
 
 
 def _attachments(value: object) -> list[dict]:

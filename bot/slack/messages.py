@@ -8,14 +8,16 @@ from zoneinfo import ZoneInfo
 
 from bot.core.posts import Category, Classification, Flag, Kind, Network, Post
 from bot.core.templating import TemplateRenderer
-from bot.core.text import escape_to_fit
+from bot.core.text import quote_for_slack
 
 if TYPE_CHECKING:
     from bot.desk import Intake
     from bot.services import DeskStatus
 
-# Slack allows 3,000 characters in a section's text.
+# Slack allows 3,000 characters in a section's text; the quoted post keeps a margin.
 SECTION_LIMIT = 3000
+QUOTE_LIMIT = SECTION_LIMIT - 100
+QUOTE_MAX_LINES = 40
 
 NETWORK_LABELS = {
     Network.X: "X",
@@ -43,6 +45,21 @@ CATEGORY_LABELS = {
 }
 
 Message = tuple[str, list[dict[str, Any]]]
+
+# Every template these builders render; checked at start-up so a missing one stops the bot
+# before a post arrives rather than when it does.
+TEMPLATES = (
+    "slack/routed_post_summary.j2",
+    "slack/routed_post_details.j2",
+    "slack/routed_post_fallback.j2",
+    "slack/personal_data_warning.j2",
+    "slack/link_warning.j2",
+    "slack/no_text.j2",
+    "slack/help.j2",
+    "slack/flag_reply.j2",
+    "slack/home_summary.j2",
+    "slack/home_routes.j2",
+)
 
 
 def _mrkdwn(text: str, *, verbatim: bool = False) -> dict[str, Any]:
@@ -74,15 +91,24 @@ def routed_post_message(
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
-            "text": _mrkdwn(renderer.render("slack/routed_post_summary.j2", **context)),
+            "text": _mrkdwn(
+                renderer.render("slack/routed_post_summary.j2", **context), verbatim=True
+            ),
         },
         {
             "type": "section",
-            "text": _mrkdwn(_quote(post.text), verbatim=True),
+            "text": _mrkdwn(
+                quote_for_slack(post.text, limit=QUOTE_LIMIT, max_lines=QUOTE_MAX_LINES)
+                if post.text.strip()
+                else renderer.render("slack/no_text.j2"),
+                verbatim=True,
+            ),
         },
         {
             "type": "context",
-            "elements": [_mrkdwn(renderer.render("slack/routed_post_details.j2", **context))],
+            "elements": [
+                _mrkdwn(renderer.render("slack/routed_post_details.j2", **context), verbatim=True)
+            ],
         },
     ]
     personal = [hit.reason for hit in classification.flags if hit.flag is Flag.PERSONAL_DATA]
@@ -95,12 +121,6 @@ def routed_post_message(
         )
     fallback = renderer.render("slack/routed_post_fallback.j2", **context)
     return fallback, blocks
-
-
-def _quote(text: str) -> str:
-    """The post's text escaped for Slack and shown as a block quote."""
-    body = escape_to_fit(text, SECTION_LIMIT - 200)
-    return "\n".join(f"&gt; {line}" if line else "&gt;" for line in body.splitlines() or [""])
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:

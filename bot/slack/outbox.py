@@ -91,15 +91,18 @@ class OutboxWorker:
         """Look at the outbox now (something was queued)."""
         self._wake.set()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop between messages; the one being sent finishes first."""
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop between messages; the one being sent finishes first. True once stopped."""
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("outbox worker did not stop within %.0fs", timeout)
-            self._thread = None
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.error("outbox worker still sending after %.0fs", timeout)
+            return False
+        self._thread = None
+        return True
 
     @property
     def running(self) -> bool:

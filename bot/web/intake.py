@@ -51,7 +51,9 @@ def handle_intake(services: Services, raw: bytes) -> IntakeResponse:
     config = services.config.desk
     try:
         items = parse_body(
-            raw, accounts=config.accounts.keys(), max_text_chars=config.intake.max_text_chars
+            raw,
+            accounts=config.networks_by_account(),
+            max_text_chars=config.intake.max_text_chars,
         )
     except BodyError as exc:
         return IntakeResponse(400, {"error": "invalid_body", "message": str(exc)})

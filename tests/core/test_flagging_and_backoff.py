@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.backoff import retry_delay
 from bot.core.flagging import FlagRequestError, parse_flag, post_from_flag
-from bot.core.posts import Network
+from bot.core.posts import Category, Network
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ACCOUNTS = {"council", "fire"}
@@ -80,3 +80,64 @@ def test_nothing_to_flag_is_a_polite_error() -> None:
 )
 def test_retry_delay(attempts: int, retry_after: float | None, expected: float) -> None:
     assert retry_delay(attempts, initial=2, maximum=300, retry_after=retry_after) == expected
+
+
+def test_the_link_is_kept_apart_from_the_words() -> None:
+    request = parse_flag(
+        "https://x.com/a/status/1 the bins were not collected again",
+        accounts=ACCOUNTS,
+        default_account="council",
+    )
+    assert request.text == "the bins were not collected again"
+    slack_formatted = parse_flag(
+        "<https://x.com/a/status/1|x.com/a/status/1> smoke in the stairwell",
+        accounts=ACCOUNTS,
+        default_account="council",
+    )
+    assert (slack_formatted.url, slack_formatted.text) == (
+        "https://x.com/a/status/1",
+        "smoke in the stairwell",
+    )
+
+
+def test_slack_entities_in_command_text_are_decoded() -> None:
+    request = parse_flag(
+        "https://www.facebook.com/permalink.php?story_fbid=1&amp;id=2 fish &amp; chips &lt;3",
+        accounts=ACCOUNTS,
+        default_account="council",
+    )
+    assert request.url == "https://www.facebook.com/permalink.php?story_fbid=1&id=2"
+    assert request.text == "fish & chips <3"
+
+
+@pytest.mark.parametrize(
+    ("argument", "account", "category"),
+    [
+        ("urgent https://x.com/a/status/1", "council", Category.URGENT),
+        ("fire foi https://x.com/a/status/1 crewing figures", "fire", Category.FOI),
+        ("sar can I see my file", "council", Category.SUBJECT_ACCESS),
+        ("complaint", "council", None),  # a lone word is the text, not a category
+    ],
+)
+def test_a_category_can_be_chosen(argument: str, account: str, category: Category | None) -> None:
+    request = parse_flag(argument, accounts=ACCOUNTS, default_account="council")
+    assert (request.account, request.category) == (account, category)
+
+
+def test_link_only_flags_are_not_classified_on_the_url() -> None:
+    from bot.config import load_config
+    from bot.core.routing import NO_TEXT_RULE, triage
+    from bot.desk import routing_table
+    from tests.conftest import CONFIG_DIR
+
+    config = load_config(CONFIG_DIR)
+    request = parse_flag("https://x.com/a/status/1", accounts=ACCOUNTS, default_account="council")
+    post = post_from_flag(request, flagged_by="U1", now=NOW)
+    result = triage(post, classifier=config.classifier, routing=routing_table(config))
+    assert result.classification.rule == NO_TEXT_RULE
+    assert result.classification.flags == ()
+    chosen = triage(
+        post, classifier=config.classifier, routing=routing_table(config), category=Category.URGENT
+    )
+    assert chosen.channel == "#comms-urgent"
+    assert chosen.classification.rule == "category chosen by the person who flagged it"

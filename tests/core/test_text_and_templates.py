@@ -8,7 +8,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from bot.core.templating import TemplateRenderer
-from bot.core.text import escape_to_fit, safe_link_target, slack_escape
+from bot.core.text import escape_to_fit, quote_for_slack, safe_link_target, slack_escape
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,33 @@ def test_every_shipped_template_compiles() -> None:
     assert renderer.names()
     for name in renderer.names():
         renderer.check(name)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "short",
+        "line\n" * 200,
+        "&" * 5000,
+        ("word " * 100 + "\n") * 30,
+        "\n\n\n",
+        "a" * 2890 + "\nb",
+        "<!channel>\n" * 400,
+    ],
+    ids=["short", "many-lines", "ampersands", "paragraphs", "blank-lines", "edge", "pings"],
+)
+def test_quote_always_fits_slacks_limit(text: str) -> None:
+    quoted = quote_for_slack(text, limit=2900, max_lines=40)
+    assert len(quoted) <= 2900
+    assert all(line.startswith("&gt;") for line in quoted.splitlines())
+    assert "<" not in quoted and ">" not in quoted.replace("&gt;", "")
+
+
+def test_quote_keeps_short_text_whole_and_marks_cuts() -> None:
+    assert (
+        quote_for_slack("hello\n\nworld", limit=2900, max_lines=40)
+        == "&gt; hello\n&gt;\n&gt; world"
+    )
+    cut = quote_for_slack("x\n" * 100, limit=2900, max_lines=40)
+    assert cut.splitlines()[-1] == "&gt; …"
+    assert len(cut.splitlines()) == 41

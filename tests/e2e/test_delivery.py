@@ -68,3 +68,14 @@ def test_nothing_is_lost_when_slack_is_down_across_a_restart(
     assert second.store.outbox_stats(second.runtime.services.clock()).pending == 0
     record = second.store.get_post_record("x:3300")
     assert record["delivery"]["channel_id"] == fake_slack.channel_id("comms-enquiries")
+
+
+def test_a_very_long_post_is_cut_to_fit_and_delivered(bot: BotUnderTest, fake_slack) -> None:
+    long_text = "When will the road reopen?\n" + "The diversion is awful & long.\n" * 300
+    bot.intake(intake_post("3401", text=long_text))
+    wait_until(lambda: fake_slack.messages(ENQUIRIES), what="the long post delivered")
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.ok
+    quoted = call.params["blocks"][1]["text"]["text"]
+    assert quoted.endswith("&gt; …")
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 0

@@ -39,6 +39,9 @@ def test_accepted_post_is_on_disk_before_the_answer(bot: BotUnderTest, fake_slac
     fake_slack.go_down()
     answer = bot.intake(intake_post("2002"))
     assert answer.status == 202
+    # Read the files themselves, not through the store's memory.
+    files = [p.read_text(encoding="utf-8") for p in bot.runtime.settings.data_dir.rglob("*.json")]
+    assert any('"x:2002"' in text and "recycling centre" in text for text in files)
     record = bot.store.get_post_record("x:2002")
     assert record is not None
     assert record["category"] == "enquiry"
@@ -159,3 +162,12 @@ def test_healthz_reports_storage_workers_and_backlog(bot: BotUnderTest, fake_sla
 def test_unknown_paths_and_methods(bot: BotUnderTest) -> None:
     assert http_get(f"{bot.url}/nope").status == 404
     assert http_get(f"{bot.url}/intake").status == 405
+
+
+def test_a_post_from_a_network_the_account_is_not_on_is_invalid(bot: BotUnderTest) -> None:
+    answer = bot.intake(intake_post("2501", account="fire", network="linkedin"))
+    assert answer.status == 400
+    [error] = answer.json()["results"][0]["errors"]
+    assert error["field"] == "network"
+    assert "'fire' is not on linkedin" in error["message"]
+    assert bot.intake(intake_post("2502", account="fire", network="other")).status == 202

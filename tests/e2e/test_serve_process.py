@@ -97,3 +97,69 @@ def test_socket_mode_serves_intake_but_not_slack_over_http(
         assert http_post(f"{runtime.base_url}/slack/events", b"{}", {}).status == 404
     finally:
         runtime.stop()
+
+
+def _serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_path: Path) -> None:
+    """202 means on disk: kill -9 the bot while Slack is down, restart, and all arrive."""
+    import json
+
+    from bot.web.intake import SIGNATURE_HEADER, sign
+    from tests.conftest import intake_post
+
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "COMMSBOT_INTAKE_SECRET": INTAKE_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "COMMSBOT_CONFIG_DIR": str(config_dir),
+        "COMMSBOT_DATA_DIR": str(tmp_path / "data"),
+        "PORT": str(port),
+    }
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return http_get(f"{base}/healthz").status == 200
+        except OSError:
+            return False
+
+    fake_slack.go_down()
+    first = _serve(env, tmp_path)
+    try:
+        wait_until(healthy, timeout=20, what="the first bot to start")
+        posts = [intake_post(f"90{n}", text=f"Is the pool open on Sunday? ({n})") for n in range(3)]
+        body = json.dumps(posts).encode()
+        answer = http_post(f"{base}/intake", body, {SIGNATURE_HEADER: sign(body, INTAKE_SECRET)})
+        assert answer.status == 202
+        first.kill()
+        first.communicate(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    fake_slack.come_up()
+    second = _serve(env, tmp_path)
+    try:
+        wait_until(
+            lambda: len(fake_slack.messages("#comms-enquiries")) == 3,
+            timeout=20,
+            what="all three posts delivered after the restart",
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=30)
+    shown = [json.dumps(m["blocks"]) for m in fake_slack.messages("#comms-enquiries")]
+    assert all(f"({n})" in shown[n] for n in range(3))

@@ -82,4 +82,14 @@ def test_home_tab_shows_backlog_and_routes(bot: BotUnderTest, fake_slack) -> Non
     view = json.dumps(call.params["view"])
     assert "Anyshire Fire and Rescue Service" in view
     assert "#info-governance-foi" in view
-    assert "flagged" in view
+    assert "1 post flagged" in view
+    assert "1 message waiting to reach Slack channels" in view
+
+
+def test_flag_with_a_chosen_category_and_no_words(bot: BotUnderTest, fake_slack) -> None:
+    answer = bot.command("flag fire urgent https://x.com/someone/status/77")
+    assert "#fire-control-urgent" in answer.json()["text"]
+    wait_until(lambda: fake_slack.messages("#fire-control-urgent"), what="the flagged post")
+    shown = json.dumps(fake_slack.messages("#fire-control-urgent")[0]["blocks"])
+    assert "No words were given" in shown
+    assert "category chosen by the person who flagged it" in shown

@@ -503,3 +503,13 @@ def test_module_serves_until_interrupted() -> None:
         assert client.auth_test()["ok"] is True
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
+
+
+def test_section_text_over_slacks_limit_is_refused(fake: FakeSlack) -> None:
+    client = WebClient(base_url=fake.url, token=TOKEN, retry_handlers=[])
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    with pytest.raises(SlackApiError) as caught:
+        client.chat_postMessage(channel="#general", text="long", blocks=[block])
+    assert caught.value.response["error"] == "invalid_blocks"
+    block["text"]["text"] = "x" * 3000
+    assert client.chat_postMessage(channel="#general", text="ok", blocks=[block])["ok"]

@@ -38,5 +38,6 @@ def _flag(services: Services, argument: str, *, user_id: str) -> str:
         accounts=desk.config.desk.accounts.keys(),
         default_account=desk.config.desk.default_account,
     )
-    intake = desk.take(post_from_flag(request, flagged_by=user_id, now=now), now=now)
+    post = post_from_flag(request, flagged_by=user_id, now=now)
+    intake = desk.take(post, now=now, category=request.category)
     return flag_reply(services.renderer, intake=intake)
