@@ -44,3 +44,5 @@ def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> No
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler reports every job it adds and runs at INFO; only its problems matter here.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

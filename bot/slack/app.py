@@ -42,13 +42,29 @@ def build_app(
         # Socket Mode has no request signatures; Bolt still wants a value.
         signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=signing_secret is not None,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_bolt_logger(),
     )
     app.middleware(_handle_each_event_once(services))
     commands.register(app, services)
     events.register(app, services)
     app.error(_error_handler)
     return app
+
+
+class _DropTokenFromEnvironmentWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the client
+    we pass wins; that is intended here (the authorizer supplies the token), so the warning
+    would only confuse whoever reads the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    bolt_logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _DropTokenFromEnvironmentWarning) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_DropTokenFromEnvironmentWarning())
+    return bolt_logger
 
 
 def _handle_each_event_once(services: Services) -> Callable[..., BoltResponse | None]:
