@@ -80,6 +80,48 @@ CASES = [
     ("fire", "There's a gas smell all along our street", U),
     ("fire", "Fire in the house opposite and there's someone still inside", U),
     ("council", "I'm homeless and sleeping in my car tonight, please help", U),
+    # Abuse and neglect of adults in care, by carers or in care homes and hospitals.
+    ("council", "My dad is being bullied by a carer at his residential home", U),
+    (
+        "council",
+        "My nan's carer keeps shouting at her and I think she's stealing from her purse",
+        U,
+    ),
+    (
+        "council",
+        "Mum was left in soiled sheets all day at the care home, nobody came when she rang",
+        U,
+    ),
+    (
+        "council",
+        "My brother has learning disabilities and staff at his supported living flat are hitting him",
+        U,
+    ),
+    ("council", "Grandad was slapped by a nurse on ward 7 at Anyton hospital", U),
+    ("council", "Dad isn't being fed or given his medication at Brook House care home", U),
+    # Suspicious adults around children, schools and play areas.
+    (
+        "council",
+        "A man has been hanging round the school gates taking photos of the children",
+        U,
+    ),
+    (
+        "council",
+        "There's a strange man loitering by the playground in Victoria Park watching the kids",
+        U,
+    ),
+    (
+        "council",
+        "A man in a white van tried to get my daughter into his car on her way home from school",
+        U,
+    ),
+    (
+        "council",
+        "A man has been sitting in a car outside the school watching the children every afternoon",
+        U,
+    ),
+    ("council", "A man offered my son a lift home from the park", U),
+    ("fire", "A man has been following the girls home from cadets on Thursday nights", U),
     # Subject access: the person's own data.
     ("council", "Under GDPR I want a copy of all the information you hold about me", SAR),
     ("council", "Please can I have a copy of my social care records from when I was in care", SAR),
@@ -109,6 +151,36 @@ CASES = [
     ("council", "How much do councillors get paid?", FOI),
     ("council", "How many people work for the council?", FOI),
     ("council", "What's the budget for road repairs this year?", FOI),
+    # Correspondence and documents, asked for without saying FOI.
+    (
+        "council",
+        "Can I have the emails between the leader and the developer about the Mill Lane site",
+        FOI,
+    ),
+    (
+        "council",
+        "Could I see the correspondence between the council and Highways England about the A140?",
+        FOI,
+    ),
+    (
+        "council",
+        "I'd like the letters between the planning department and the Mill Lane developer",
+        FOI,
+    ),
+    (
+        "council",
+        "Can we see the minutes of the meetings between the leader and Anyshire Homes?",
+        FOI,
+    ),
+    ("council", "Can I see the report into the flooding on Station Road?", FOI),
+    # Numbers over a period.
+    ("council", "how many potholes were reported on the A140 last year?", FOI),
+    ("council", "How many dog fouling fines were issued per year since 2020?", FOI),
+    ("council", "How many fly-tipping reports have you received in the last 6 months?", FOI),
+    ("council", "How many days were lost to staff sickness last year?", FOI),
+    ("council", "How many times was the A140 closed for flooding last year?", FOI),
+    ("council", "How many potholes have been filled so far this year?", FOI),
+    ("fire", "How many hoax calls did control receive last year?", FOI),
     # Looks like FOI but is a complaint, an enquiry or an opinion.
     ("council", "How much more of our money are you going to waste on these planters?!", COMP),
     ("council", "How many days until the tip reopens after Christmas?", ENQ),
@@ -123,6 +195,36 @@ CASES = [
     ("council", "I'd like to request a new recycling box please", ENQ),
     ("council", "How many more years will the bridge be shut, honestly", COMP),
     ("fire", "How many fire engines does it take to rescue a cat?! Well done all", GEN),
+    ("council", "how many more times do I have to report this pothole", COMP),
+    ("council", "how many days until the tip reopens?", ENQ),
+    ("council", "How many bags of garden waste can I take to the tip per year?", ENQ),
+    ("council", "How many potholes are you going to ignore this year? Useless", COMP),
+    ("council", "How many times were you told about this pothole last year? Still not fixed", COMP),
+    (
+        "council",
+        "How many people have to die on Church Lane each year before you put a crossing in? Disgraceful",
+        COMP,
+    ),
+    ("council", "Can I get the emails about road closures in my area?", ENQ),
+    ("council", "Can I have the report number for my pothole?", ENQ),
+    ("council", "I read the emails between councillors and they were shocking", COMP),
+    ("council", "Communications between the council and residents have been shocking", COMP),
+    ("fire", "It took 40 minutes between my 999 call and the crew arriving, unacceptable", COMP),
+    # Looks like safeguarding but is a complaint or general.
+    (
+        "council",
+        "Shouted at by staff at the tip for putting cardboard in the wrong skip. Rude",
+        COMP,
+    ),
+    (
+        "council",
+        "Teenagers hanging round the play park drinking every night, it's a disgrace",
+        COMP,
+    ),
+    ("council", "Great to see the carers at Oak Lodge care home recognised at the awards", GEN),
+    ("council", "Our carers are being hit hard by the cost of living", GEN),
+    ("council", "The lollipop man was watching the kids cross safely, brilliant", GEN),
+    ("council", "Saw a man taking photos of the potholes outside the school, about time", GEN),
     # Moderation.
     ("council", "Send them all back where they came from, these migrants are vermin", MOD),
     ("council", "The councillors are a bunch of useless idiots", MOD),
@@ -208,6 +310,22 @@ def test_shipped_rules_route_realistic_posts(account: str, text: str, expected: 
 # (account, text, the rule that should decide it)
 RULE_CASES = [
     ("council", "Please delete my personal data", "subject-access-request"),
+    ("council", "Grandad was slapped by a nurse on ward 7", "safeguarding-adult-in-care"),
+    (
+        "council",
+        "A man has been hanging round the school gates",
+        "safeguarding-suspicious-adult-near-children",
+    ),
+    (
+        "council",
+        "Can I have the emails between the leader and the developer",
+        "foi-request-phrasing",
+    ),
+    (
+        "council",
+        "how many potholes were reported on the A140 last year?",
+        "foi-statistics-question",
+    ),
     ("council", "How many fly-tipping incidents were reported in 2024?", "foi-statistics-question"),
     ("council", "How much did the council spend on the sculpture?", "foi-spend-question"),
     ("council", "Any chance of copies of all the bridge reports", "foi-request-phrasing"),
