@@ -63,6 +63,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     accounts = config.desk.accounts
     print(
         f"{directory}: OK: {len(accounts)} account(s) ({', '.join(accounts)}), "

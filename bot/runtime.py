@@ -89,6 +89,8 @@ class Runtime:
             self.socket_mode.connect()
             logger.info("connected to Slack over Socket Mode")
         config = self.services.config
+        for warning in config.warnings:
+            logger.warning("%s", warning)
         logger.info(
             "commsbot is serving %d account(s) (%s) with %d rules; Slack over %s; data in %s",
             len(config.desk.accounts),

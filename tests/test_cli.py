@@ -127,3 +127,15 @@ def test_a_broken_template_stops_start_up_naming_it(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "help.j2: line 1" in message
     assert "flag_reply.j2: missing" in message
+
+
+def test_check_config_warns_about_files_it_does_not_read(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "rules.yml").write_text("rules: []\n", encoding="utf-8")
+    assert main(["--config-dir", str(config), "check-config"]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.err and "rules.yml: not read by commsbot" in captured.err
+    assert "OK" in captured.out

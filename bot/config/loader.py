@@ -50,6 +50,7 @@ class DeskConfig:
     desk: DeskFile
     classifier: Classifier
     directory: Path
+    warnings: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -139,4 +140,21 @@ def load_config(directory: Path) -> DeskConfig:
             problems.append(Problem(str(rules_path), "rules", str(exc)))
     if problems or desk is None or classifier is None:
         raise ConfigError(problems)
-    return DeskConfig(desk=desk, classifier=classifier, directory=directory)
+    return DeskConfig(
+        desk=desk, classifier=classifier, directory=directory, warnings=_stray_files(directory)
+    )
+
+
+def _stray_files(directory: Path) -> tuple[str, ...]:
+    """Config-looking files commsbot does not read (a misnamed rules.yml, say)."""
+    known = {DESK_FILE, RULES_FILE}
+    stray = sorted(
+        path.name
+        for pattern in ("*.yaml", "*.yml", "*.toml", "*.json")
+        for path in directory.glob(pattern)
+        if path.name not in known
+    )
+    return tuple(
+        f"{directory / name}: not read by commsbot (it reads {DESK_FILE} and {RULES_FILE})"
+        for name in stray
+    )
