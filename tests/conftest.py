@@ -39,9 +39,7 @@ class Answer:
         return json.loads(self.body)
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST and return the answer whatever its status."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+def _http(request: urllib.request.Request) -> Answer:
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return Answer(response.status, response.read())
@@ -50,14 +48,14 @@ def http_post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
             return Answer(exc.code, exc.read())
 
 
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST and return the answer whatever its status."""
+    return _http(urllib.request.Request(url, data=body, headers=headers, method="POST"))
+
+
 def http_get(url: str) -> Answer:
     """GET and return the answer whatever its status."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return Answer(response.status, response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Answer(exc.code, exc.read())
+    return _http(urllib.request.Request(url, method="GET"))
 
 
 def intake_post(

@@ -27,37 +27,48 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_answers_and_stops_cleanly_on_sigterm(
-    fake_slack, config_dir: Path, tmp_path: Path
-) -> None:
-    port = _free_port()
-    env = {
+def _serve_env(fake_slack, config_dir: Path, data_dir: Path, port: int) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "COMMSBOT_INTAKE_SECRET": INTAKE_SECRET,
         "SLACK_API_URL": fake_slack.url,
         "COMMSBOT_CONFIG_DIR": str(config_dir),
-        "COMMSBOT_DATA_DIR": str(tmp_path / "data"),
+        "COMMSBOT_DATA_DIR": str(data_dir),
         "PORT": str(port),
     }
-    process = subprocess.Popen(
+
+
+def _serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _healthy(base: str) -> bool:
     try:
+        return http_get(f"{base}/healthz").status == 200
+    except OSError:
+        return False
 
-        def healthy() -> bool:
-            try:
-                return http_get(f"http://127.0.0.1:{port}/healthz").status == 200
-            except OSError:
-                return False
 
-        wait_until(healthy, timeout=20, what="commsbot serve to answer /healthz")
+def test_serve_answers_and_stops_cleanly_on_sigterm(
+    fake_slack, config_dir: Path, tmp_path: Path
+) -> None:
+    port = _free_port()
+    process = _serve(_serve_env(fake_slack, config_dir, tmp_path / "data", port), tmp_path)
+    try:
+        wait_until(
+            lambda: _healthy(f"http://127.0.0.1:{port}"),
+            timeout=20,
+            what="commsbot serve to answer /healthz",
+        )
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     finally:
@@ -99,17 +110,6 @@ def test_socket_mode_serves_intake_but_not_slack_over_http(
         runtime.stop()
 
 
-def _serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_path: Path) -> None:
     """202 means on disk: kill -9 the bot while Slack is down, restart, and all arrive."""
     import json
@@ -118,28 +118,13 @@ def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_pa
     from tests.conftest import intake_post
 
     port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "COMMSBOT_INTAKE_SECRET": INTAKE_SECRET,
-        "SLACK_API_URL": fake_slack.url,
-        "COMMSBOT_CONFIG_DIR": str(config_dir),
-        "COMMSBOT_DATA_DIR": str(tmp_path / "data"),
-        "PORT": str(port),
-    }
+    env = _serve_env(fake_slack, config_dir, tmp_path / "data", port)
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return http_get(f"{base}/healthz").status == 200
-        except OSError:
-            return False
 
     fake_slack.go_down()
     first = _serve(env, tmp_path)
     try:
-        wait_until(healthy, timeout=20, what="the first bot to start")
+        wait_until(lambda: _healthy(base), timeout=20, what="the first bot to start")
         posts = [intake_post(f"90{n}", text=f"Is the pool open on Sunday? ({n})") for n in range(3)]
         body = json.dumps(posts).encode()
         answer = http_post(f"{base}/intake", body, {SIGNATURE_HEADER: sign(body, INTAKE_SECRET)})
