@@ -1,9 +1,15 @@
-"""Benchmark: the cost of accepting a post as the stored history grows.
+"""Benchmark: the cost of accepting a post as the stored history and the outbox grow.
 
-Accepting a post must stay cheap however long the history is: the files touched on the hot
-path (today's posts, one index bucket, today's audit, the outbox) stay small. This prints
-the median and 95th percentile time to accept a post (classify, render, store durably and
-queue for Slack) with 1,000 and with 100,000 posts already stored, and their ratio.
+Accepting a post must stay cheap however much is stored: the files touched on the hot path
+(the current hour's posts and audit files, one index bucket, the newest outbox file) hold a
+bounded number of documents. This prints the median and 95th percentile time to accept a
+post (classify, render, store durably and queue for Slack) in each scenario, and the ratio
+of each median to the smallest history's:
+
+- a history of 1,000 and of 100,000 posts spread over the past year;
+- a busy day during a Slack outage: 100,000 posts stored, of which 3,000 arrived in the past
+  three hours, and the last 1,000 of those still waiting in the outbox. This scenario also
+  times draining the outbox once Slack is back.
 
 Run:  .venv/bin/python benchmarks/bench_intake.py [--sizes 1000 100000] [--samples 300]
 """
@@ -14,11 +20,12 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import load_config
-from bot.core.posts import Author, Network, Post
+from bot.config import DeskConfig, load_config
+from bot.core.posts import Author, Classification, Network, Post
 from bot.core.routing import triage
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk, routing_table
@@ -27,6 +34,7 @@ from bot.storage import Store
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+BUSY_NOW = NOW + timedelta(minutes=40)  # well into a busy hour
 TEXTS = [
     "When is the recycling centre on Mill Road open this weekend?",
     "How much did the council spend on consultants in 2024? Please provide a breakdown.",
@@ -34,6 +42,8 @@ TEXTS = [
     "Reporter from the Anyshire Echo here, could the press office comment on the closure?",
     "Great work by the crews at the barn fire last night, thank you all",
 ]
+
+History = list[tuple[Post, Classification, str, datetime]]
 
 
 def make_post(n: int, *, posted_at: datetime) -> Post:
@@ -48,53 +58,127 @@ def make_post(n: int, *, posted_at: datetime) -> Post:
     )
 
 
-def seed(store: Store, desk: Desk, count: int) -> None:
-    """`count` posts of history spread over the past year, written in bulk."""
-    routing = routing_table(desk.config)
+def history(config: DeskConfig, count: int) -> History:
+    """`count` already-handled posts spread over the year before today."""
+    routing = routing_table(config)
     records = []
     for n in range(count):
         received = NOW - timedelta(days=1 + n % 365, minutes=n % 600)
         post = make_post(n, posted_at=received - timedelta(minutes=5))
-        result = triage(post, classifier=desk.config.classifier, routing=routing)
+        result = triage(post, classifier=config.classifier, routing=routing)
         records.append((post, result.classification, result.channel, received))
-    store.import_history(records)
+    return records
 
 
-def measure(history: int, samples: int) -> list[float]:
-    config = load_config(REPO / "config")
-    with tempfile.TemporaryDirectory(prefix="commsbot-bench-") as data:
-        store = Store(Path(data))
-        desk = Desk(config=config, store=store, renderer=TemplateRenderer(TEMPLATES_DIR))
-        started = time.perf_counter()
-        seed(store, desk, history)
-        print(f"  seeded {history:,} posts in {time.perf_counter() - started:.1f}s")
-        timings = []
-        for n in range(samples):
-            post = make_post(10_000_000 + n, posted_at=NOW)
-            began = time.perf_counter()
-            desk.take(post, now=NOW + timedelta(seconds=n))
-            timings.append(time.perf_counter() - began)
-        store.close()
+def time_accepts(desk: Desk, samples: int, *, start: datetime) -> list[float]:
+    """Seconds to accept each of `samples` new posts, one a second from `start`."""
+    timings = []
+    for n in range(samples):
+        post = make_post(10_000_000 + n, posted_at=start)
+        began = time.perf_counter()
+        desk.take(post, now=start + timedelta(seconds=n))
+        timings.append(time.perf_counter() - began)
     return timings
+
+
+def in_store(run: Callable[[Store, Desk], list[float]]) -> list[float]:
+    config = load_config(REPO / "config")
+    with tempfile.TemporaryDirectory(prefix="commsbot-bench-") as data, Store(Path(data)) as store:
+        desk = Desk(config=config, store=store, renderer=TemplateRenderer(TEMPLATES_DIR))
+        return run(store, desk)
+
+
+def quiet(records: History, samples: int) -> list[float]:
+    """Accept costs with `records` of history and an outbox that Slack keeps up with."""
+
+    def run(store: Store, desk: Desk) -> list[float]:
+        started = time.perf_counter()
+        store.import_history(records)
+        print(f"  seeded {len(records):,} posts in {time.perf_counter() - started:.1f}s")
+        return time_accepts(desk, samples, start=NOW)
+
+    return in_store(run)
+
+
+def outage(
+    records: History, *, today: int, pending: int, samples: int
+) -> tuple[list[float], list[float]]:
+    """Accept costs on a busy day with Slack down (`today` posts in the past three hours),
+    then the cost of each delivery once Slack is back."""
+    drained: list[float] = []
+
+    def run(store: Store, desk: Desk) -> list[float]:
+        started = time.perf_counter()
+        store.import_history(records)
+        arrived = BUSY_NOW - timedelta(hours=3)
+        gap = timedelta(hours=3) / today
+        for n in range(today):
+            at = arrived + gap * n
+            desk.take(make_post(5_000_000 + n, posted_at=at - timedelta(minutes=2)), now=at)
+        for item in store.outbox_items()[: today - pending]:  # delivered before Slack went down
+            store.mark_delivered(item, channel_id="C0DESK", ts=f"{item.seq}.0", now=BUSY_NOW)
+        stats = store.outbox_stats(BUSY_NOW)
+        print(
+            f"  seeded {len(records) + today:,} posts ({today:,} in the past three hours, "
+            f"{stats.pending:,} waiting for Slack) in {time.perf_counter() - started:.1f}s"
+        )
+        timings = time_accepts(desk, samples, start=BUSY_NOW)
+        for item in store.outbox_items():
+            began = time.perf_counter()
+            store.mark_delivered(item, channel_id="C0DESK", ts=f"{item.seq}.0", now=BUSY_NOW)
+            drained.append(time.perf_counter() - began)
+        return timings
+
+    return in_store(run), drained
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[max(int(len(ordered) * fraction) - 1, 0)]
+
+
+def report(what: str, timings: list[float]) -> float:
+    """Print the median and p95 in milliseconds; returns the median."""
+    ordered = sorted(timings)
+    median = statistics.median(ordered) * 1000
+    p95 = percentile(ordered, 0.95) * 1000
+    print(f"  {what}: median {median:.2f} ms, p95 {p95:.2f} ms ({len(ordered):,} samples)")
+    return median
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument(
+        "--outage",
+        type=int,
+        nargs=3,
+        default=[100_000, 3_000, 1_000],
+        metavar=("STORED", "TODAY", "PENDING"),
+        help="busy-day scenario: posts stored, of which arrived today, of which waiting",
+    )
+    parser.add_argument("--no-outage", action="store_true", help="skip the busy-day scenario")
     args = parser.parse_args()
-    medians = {}
-    for size in args.sizes:
+    stored, today, pending = args.outage
+    largest = max([*args.sizes, 0 if args.no_outage else stored - today])
+    started = time.perf_counter()
+    records = history(load_config(REPO / "config"), largest)
+    print(f"triaged {largest:,} posts of history in {time.perf_counter() - started:.1f}s")
+    medians: dict[str, float] = {}
+    for size in sorted(args.sizes):
         print(f"history of {size:,} posts:")
-        timings = sorted(measure(size, args.samples))
-        median = statistics.median(timings) * 1000
-        p95 = timings[int(len(timings) * 0.95) - 1] * 1000
-        medians[size] = median
-        print(f"  accept a post: median {median:.2f} ms, p95 {p95:.2f} ms ({args.samples} samples)")
-    if len(medians) > 1:
-        smallest, largest = min(medians), max(medians)
-        ratio = medians[largest] / medians[smallest]
-        print(f"ratio {largest:,} vs {smallest:,}: {ratio:.2f}x (target: at most 2x)")
+        medians[f"{size:,} stored"] = report("accept a post", quiet(records[:size], args.samples))
+    if not args.no_outage:
+        print(f"busy day during a Slack outage ({stored:,} stored, {pending:,} waiting):")
+        seeded = records[: stored - today]
+        timings, drained = outage(seeded, today=today, pending=pending, samples=args.samples)
+        medians["busy day, Slack down"] = report("accept a post", timings)
+        print(f"  Slack back: drained {len(drained):,} messages in {sum(drained):.1f}s")
+        report("deliver a message", drained)
+    baseline_name, baseline = next(iter(medians.items()))
+    for name, median in list(medians.items())[1:]:
+        ratio = median / baseline
+        print(f"ratio {name} vs {baseline_name}: {ratio:.2f}x (target: at most 2x)")
 
 
 if __name__ == "__main__":

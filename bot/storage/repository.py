@@ -1,14 +1,19 @@
 """The repository: every read and write of commsbot's data goes through `Store`.
 
-Layout of the data directory (kept so the files touched when a post arrives stay small
-however long the history grows):
+Layout of the data directory. Every file written when a post arrives or a message is delivered
+holds a bounded number of documents, however long the history and however long Slack is away:
 
 - `meta.json`: schema version.
-- `outbox.json`: Slack messages waiting to be delivered (removed once delivered).
+- `outbox/NNNNNNNN.json`: Slack messages waiting to be delivered, 100 to a file by sequence
+  number (file `seq // 100`). A message is removed once delivered; a dead letter stays until a
+  person deals with it. A file is deleted once empty, except the newest, which shows how far
+  the sequence has gone so it never goes back.
 - `events.json`: Slack event ids already handled (pruned after a day).
-- `index/<xx>.json`: which day's file holds each post, bucketed by a hash of its key.
-- `posts/YYYY/MM/DD.json`: posts by the UTC day they were received.
-- `audit/YYYY/MM/DD.json`: the audit trail by UTC day.
+- `index/X/XYZ.json`: which posts file holds each post, in 4,096 buckets by a hash of its key.
+- `posts/YYYY/MM/DD/HH.json`: posts by the UTC hour they were received, 100 to a file; a busy
+  hour continues in `HH.1.json`, `HH.2.json` and so on.
+- `audit/YYYY/MM/DD/HH.json`: the audit trail by UTC hour, 250 entries to a file, continued
+  the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,8 +36,14 @@ from tinydb.table import Document, Table
 from bot.core.posts import Author, Classification, Kind, Network, Post
 from bot.storage.atomic import AtomicJSONStorage, CorruptFileError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _OPEN_FILES = 64
+_OUTBOX_PER_FILE = 100
+_POSTS_PER_FILE = 100
+_AUDIT_PER_FILE = 250
+_INDEX_HEX_DIGITS = 3  # 16**3 = 4,096 buckets: about 25 keys each at 100,000 posts
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 
 
 class StorageError(Exception):
@@ -76,18 +87,30 @@ class OutboxStats:
 
 
 def _bucket(key: str) -> str:
-    """Which index file holds a post key (256 buckets, so each stays small)."""
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:2]
+    """Which index file holds a post key (4,096 buckets, so each stays small)."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:_INDEX_HEX_DIGITS]
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ValueError("instants must be timezone-aware")
+    return instant.astimezone(UTC)
 
 
 def _iso(instant: datetime) -> str:
-    if instant.tzinfo is None:
-        raise ValueError("instants must be timezone-aware")
-    return instant.astimezone(UTC).isoformat()
+    return _utc(instant).isoformat()
 
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _hour_of(instant: datetime) -> datetime:
+    return _utc(instant).replace(minute=0, second=0, microsecond=0)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def post_to_doc(post: Post) -> dict[str, Any]:
@@ -128,6 +151,21 @@ def post_from_doc(doc: dict[str, Any]) -> Post:
     )
 
 
+def _routed_doc(
+    post: Post, classification: Classification, *, channel: str, received_at: datetime
+) -> dict[str, Any]:
+    return post_to_doc(post) | {
+        "received_at": _iso(received_at),
+        "category": classification.category.value,
+        "rule": classification.rule,
+        "flags": classification.flag_names,
+        "flag_reasons": [hit.reason for hit in classification.flags],
+        "channel": channel,
+        "theme": None,
+        "delivery": None,
+    }
+
+
 def _outbox_from_doc(doc: Document) -> OutboxItem:
     return OutboxItem(
         seq=doc.doc_id,
@@ -142,6 +180,197 @@ def _outbox_from_doc(doc: Document) -> OutboxItem:
     )
 
 
+class _HourlyFiles:
+    """Documents of one kind in files by UTC hour, at most `capacity` to a file.
+
+    An hour's first file is `YYYY/MM/DD/HH.json`; once full it continues in `HH.1.json`,
+    `HH.2.json` and so on. A file's path under `root` without `.json` is its *part*, which is
+    what the index records.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        table: str,
+        capacity: int,
+        open_db: Callable[[Path], TinyDB],
+        read: Callable[[Path, str], list[Mapping[str, Any]]],
+    ) -> None:
+        self.root = root
+        self.table_name = table
+        self.capacity = capacity
+        self._open_db = open_db
+        self._read = read
+        self._newest: tuple[datetime, int] | None = None  # last hour written, its newest file
+
+    @staticmethod
+    def part(hour: datetime, number: int) -> str:
+        return f"{hour:%Y/%m/%d/%H}" + (f".{number}" if number else "")
+
+    def path(self, part: str) -> Path:
+        return self.root / f"{part}.json"
+
+    def table(self, part: str) -> Table:
+        return self._open_db(self.path(part)).table(self.table_name)
+
+    def documents(self, part: str) -> list[Mapping[str, Any]]:
+        return self._read(self.path(part), self.table_name)
+
+    def parts(self, hour: datetime) -> list[str]:
+        """The files of one hour that exist, oldest first."""
+        found: list[str] = []
+        while True:
+            part = self.part(hour, len(found))
+            if not self.path(part).exists():
+                return found
+            found.append(part)
+
+    def parts_between(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, str]]:
+        """(hour, part) for each file whose hour overlaps [start, end), oldest first."""
+        hour = _hour_of(start)
+        while hour < end:
+            if not (self.root / f"{hour:%Y/%m/%d}").is_dir():
+                hour = hour.replace(hour=0) + _DAY
+                continue
+            for part in self.parts(hour):
+                yield hour, part
+            hour += _HOUR
+
+    def part_for(self, instant: datetime) -> str:
+        """The file a new document of `instant` goes into: its hour's newest, unless full."""
+        hour = _hour_of(instant)
+        if self._newest is not None and self._newest[0] == hour:
+            number = self._newest[1]
+        else:
+            number = max(len(self.parts(hour)) - 1, 0)
+        if len(self.table(self.part(hour, number))) >= self.capacity:
+            number += 1
+        self._newest = (hour, number)
+        return self.part(hour, number)
+
+    def fill(
+        self, hour: datetime, docs: list[dict[str, Any]]
+    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """Split one hour's new documents into (part, batch): the newest file's room first."""
+        self._newest = None
+        existing = self.parts(hour)
+        number = max(len(existing) - 1, 0)
+        room = self.capacity - (len(self.documents(existing[-1])) if existing else 0)
+        while docs:
+            if room <= 0:
+                number, room = number + 1, self.capacity
+            batch, docs = docs[:room], docs[room:]
+            room -= len(batch)
+            yield self.part(hour, number), batch
+
+
+class _OutboxFiles:
+    """The outbox: messages in files of `_OUTBOX_PER_FILE` by sequence number.
+
+    Read once, on first use, then kept in memory with a map from post key to sequence number
+    so queueing a post's message twice is caught without reading every file.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._dbs: dict[int, TinyDB] = {}  # file number -> open file, oldest first
+        self._loaded = False
+        self._closed = False
+        self._next_seq = 1
+        self._queued: dict[str, int] = {}
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"{number:08d}.json"
+
+    def _table(self, number: int) -> Table:
+        db = self._dbs.get(number)
+        if db is None:
+            db = self._dbs[number] = TinyDB(self._path(number), storage=AtomicJSONStorage)
+        return db.table("messages")
+
+    def _load(self) -> None:
+        if self._closed:
+            raise StorageError("store is closed")
+        if self._loaded:
+            return
+        numbers = sorted(int(p.stem) for p in self.directory.glob("*.json") if p.stem.isdigit())
+        for number in numbers:
+            for doc in self._table(number):
+                if doc.get("post_key") is not None:
+                    self._queued[doc["post_key"]] = doc.doc_id
+        if numbers:
+            newest = numbers[-1]
+            seqs = [doc.doc_id for doc in self._table(newest)]
+            # An empty newest file no longer says which number it reached: skip to the next file.
+            self._next_seq = max(seqs) + 1 if seqs else (newest + 1) * _OUTBOX_PER_FILE
+            for number in numbers[:-1]:
+                self._drop_if_empty(number)
+        self._loaded = True
+
+    def _drop_if_empty(self, number: int) -> None:
+        if number == (self._next_seq - 1) // _OUTBOX_PER_FILE:
+            return  # the newest file marks how far the sequence has gone
+        db = self._dbs.get(number)
+        if db is None or len(db.table("messages")) > 0:
+            return
+        del self._dbs[number]
+        db.close()
+        self._path(number).unlink(missing_ok=True)
+
+    def _existing(self, seq: int) -> Table | None:
+        self._load()
+        number = seq // _OUTBOX_PER_FILE
+        if number not in self._dbs:
+            return None
+        table = self._table(number)
+        return table if table.contains(doc_id=seq) else None
+
+    def queue(self, doc: dict[str, Any]) -> None:
+        """Add a message with the next sequence number, unless its post's is already here."""
+        self._load()
+        post_key = doc.get("post_key")
+        if post_key is not None and post_key in self._queued:
+            return
+        seq = self._next_seq
+        self._table(seq // _OUTBOX_PER_FILE).insert(Document(doc, doc_id=seq))
+        self._next_seq = seq + 1
+        if post_key is not None:
+            self._queued[post_key] = seq
+        if (seq - 1) // _OUTBOX_PER_FILE != seq // _OUTBOX_PER_FILE:
+            self._drop_if_empty((seq - 1) // _OUTBOX_PER_FILE)
+
+    def update(self, seq: int, fields: dict[str, Any]) -> None:
+        table = self._existing(seq)
+        if table is not None:
+            table.update(fields, doc_ids=[seq])
+
+    def remove(self, seq: int) -> None:
+        table = self._existing(seq)
+        if table is None:
+            return
+        post_key = table.get(doc_id=seq).get("post_key")
+        table.remove(doc_ids=[seq])
+        if post_key is not None and self._queued.get(post_key) == seq:
+            del self._queued[post_key]
+        self._drop_if_empty(seq // _OUTBOX_PER_FILE)
+
+    def documents(self) -> list[Document]:
+        """Every message, oldest first."""
+        self._load()
+        return [
+            doc
+            for db in self._dbs.values()
+            for doc in sorted(db.table("messages"), key=lambda d: d.doc_id)
+        ]
+
+    def close(self) -> None:
+        self._closed = True
+        for db in self._dbs.values():
+            db.close()
+        self._dbs.clear()
+
+
 class Store:
     """commsbot's data directory. One lock serialises listeners, the outbox and the scheduler."""
 
@@ -150,6 +379,23 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: OrderedDict[Path, TinyDB] = OrderedDict()
         self._closed = False
+        self._posts = _HourlyFiles(
+            self.data_dir / "posts",
+            table="posts",
+            capacity=_POSTS_PER_FILE,
+            open_db=self._db,
+            read=self._documents,
+        )
+        self._audit = _HourlyFiles(
+            self.data_dir / "audit",
+            table="audit",
+            capacity=_AUDIT_PER_FILE,
+            open_db=self._db,
+            read=self._documents,
+        )
+        self._outbox = _OutboxFiles(self.data_dir / "outbox")
+        # Posts written by an accept that failed before its index entry: key -> part.
+        self._half_stored: dict[str, str] = {}
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -197,6 +443,7 @@ class Store:
             for db in self._dbs.values():
                 db.close()
             self._dbs.clear()
+            self._outbox.close()
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
 
@@ -220,6 +467,16 @@ class Store:
             oldest.close()
         return db
 
+    def _documents(self, path: Path, table: str) -> list[Mapping[str, Any]]:
+        """One table's documents; a file not already open is read without being kept open."""
+        if self._closed:
+            raise StorageError("store is closed")
+        db = self._dbs.get(path)
+        if db is not None:
+            return list(db.table(table))
+        data = AtomicJSONStorage(path).read()
+        return [] if data is None else list(data.get(table, {}).values())
+
     def check(self) -> None:
         """Raise StorageError if the data directory cannot be read and written now."""
         with self.lock:
@@ -236,12 +493,11 @@ class Store:
     def _index_table(self, key: str) -> Table:
         return self._bucket_table(_bucket(key))
 
-    def _bucket_table(self, bucket: str) -> Table:
-        return self._db(self.data_dir / "index" / f"{bucket}.json").table("keys")
+    def _bucket_path(self, bucket: str) -> Path:
+        return self.data_dir / "index" / bucket[0] / f"{bucket}.json"
 
-    def _posts_table(self, day: date) -> Table:
-        path = self.data_dir / "posts" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}.json"
-        return self._db(path).table("posts")
+    def _bucket_table(self, bucket: str) -> Table:
+        return self._db(self._bucket_path(bucket)).table("keys")
 
     def accept_post(
         self,
@@ -262,21 +518,13 @@ class Store:
             index = self._index_table(key)
             if index.get(Query().key == key) is not None:
                 return AcceptOutcome("duplicate", key)
-            day = now.astimezone(UTC).date()
-            record = post_to_doc(post) | {
-                "received_at": _iso(now),
-                "category": classification.category.value,
-                "rule": classification.rule,
-                "flags": classification.flag_names,
-                "flag_reasons": [hit.reason for hit in classification.flags],
-                "channel": channel,
-                "theme": None,
-                "delivery": None,
-            }
-            self._posts_table(day).upsert(record, Query().key == key)
+            record = _routed_doc(post, classification, channel=channel, received_at=now)
+            part = self._posts.part_for(now)
+            self._upsert_post(key, record, part)
             text, blocks = message
             self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
-            index.insert({"key": key, "day": day.isoformat()})
+            index.insert({"key": key, "part": part})
+            self._half_stored.pop(key, None)
             self.record_audit(
                 "post.routed",
                 now=now,
@@ -289,68 +537,83 @@ class Store:
             )
         return AcceptOutcome("accepted", key)
 
+    def _upsert_post(self, key: str, record: dict[str, Any], part: str) -> None:
+        """Write a post's record into `part`, moving any copy a failed accept left elsewhere."""
+        earlier = self._half_stored.get(key)
+        if earlier is not None and earlier != part:
+            self._posts.table(earlier).remove(Query().key == key)
+        table = self._posts.table(part)
+        if table.contains(Query().key == key):
+            table.update(record, Query().key == key)
+        else:
+            table.insert(record)
+        self._half_stored[key] = part
+
     def import_history(self, records: list[tuple[Post, Classification, str, datetime]]) -> int:
         """Store already-handled posts (post, classification, channel, received_at) in bulk.
 
         For loading history from another system: nothing is queued for Slack, each file is
         written once, and posts already stored are skipped. Returns how many were added.
         """
-        by_day: dict[date, list[dict[str, Any]]] = {}
-        by_bucket: dict[str, list[dict[str, Any]]] = {}
-        added = 0
+        offered: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        by_bucket: dict[str, list[str]] = {}
+        for post, classification, channel, received_at in records:
+            if post.key not in offered:
+                doc = _routed_doc(post, classification, channel=channel, received_at=received_at)
+                offered[post.key] = (_utc(received_at), doc | {"imported": True})
+                by_bucket.setdefault(_bucket(post.key), []).append(post.key)
+        part_of: dict[str, str] = {}
         with self.lock:
-            for post, classification, channel, received_at in records:
-                key = post.key
-                bucket = _bucket(key)
-                if self._index_table(key).get(Query().key == key) is not None or any(
-                    entry["key"] == key for entry in by_bucket.get(bucket, ())
-                ):
-                    continue
-                day = received_at.astimezone(UTC).date()
-                by_day.setdefault(day, []).append(
-                    post_to_doc(post)
-                    | {
-                        "received_at": _iso(received_at),
-                        "category": classification.category.value,
-                        "rule": classification.rule,
-                        "flags": classification.flag_names,
-                        "flag_reasons": [hit.reason for hit in classification.flags],
-                        "channel": channel,
-                        "theme": None,
-                        "delivery": None,
-                        "imported": True,
-                    }
-                )
-                by_bucket.setdefault(bucket, []).append({"key": key, "day": day.isoformat()})
-                added += 1
-            for day, docs in by_day.items():
-                self._posts_table(day).insert_multiple(docs)
-            for bucket, entries in by_bucket.items():
-                self._bucket_table(bucket).insert_multiple(entries)
-        return added
+            by_hour: dict[datetime, list[tuple[datetime, dict[str, Any]]]] = {}
+            for bucket, keys in by_bucket.items():
+                stored = {doc["key"] for doc in self._documents(self._bucket_path(bucket), "keys")}
+                by_bucket[bucket] = [key for key in keys if key not in stored]
+                for key in by_bucket[bucket]:
+                    received_at, doc = offered[key]
+                    by_hour.setdefault(_hour_of(received_at), []).append((received_at, doc))
+            for hour, dated in sorted(by_hour.items()):
+                docs = [doc for _, doc in sorted(dated, key=lambda pair: pair[0])]
+                for part, batch in self._posts.fill(hour, docs):
+                    self._posts.table(part).insert_multiple(batch)
+                    part_of.update((doc["key"], part) for doc in batch)
+            for bucket, keys in by_bucket.items():
+                if keys:
+                    entries = [{"key": key, "part": part_of[key]} for key in keys]
+                    self._bucket_table(bucket).insert_multiple(entries)
+        return len(part_of)
 
-    def _locate(self, key: str) -> date | None:
+    def _locate(self, key: str) -> str | None:
         entry = self._index_table(key).get(Query().key == key)
-        return None if entry is None else date.fromisoformat(entry["day"])
+        return None if entry is None else entry["part"]
 
     def get_post_record(self, key: str) -> dict[str, Any] | None:
         """The stored record of a post (post fields, routing, delivery), or None."""
         with self.lock:
-            day = self._locate(key)
-            if day is None:
+            part = self._locate(key)
+            if part is None:
                 return None
-            doc = self._posts_table(day).get(Query().key == key)
+            doc = self._posts.table(part).get(Query().key == key)
             return None if doc is None else copy.deepcopy(dict(doc))
 
     def count_posts(self, day: date) -> int:
         """How many posts were received on a UTC day."""
+        start = _start_of(day)
+        return self.count_posts_between(start, start + _DAY)
+
+    def count_posts_between(self, start: datetime, end: datetime) -> int:
+        """How many posts were received from `start` up to, but not including, `end`."""
+        start, end = _utc(start), _utc(end)
+        total = 0
         with self.lock:
-            return len(self._posts_table(day))
+            for hour, part in self._posts.parts_between(start, end):
+                docs = self._posts.documents(part)
+                if start <= hour and hour + _HOUR <= end:
+                    total += len(docs)
+                else:
+                    total += sum(start <= _parse(doc["received_at"]) < end for doc in docs)
+        return total
 
     # -- outbox ----------------------------------------------------------------------------
-
-    def _outbox(self) -> Table:
-        return self._db(self.data_dir / "outbox.json").table("messages")
 
     def _queue(
         self,
@@ -361,21 +624,19 @@ class Store:
         post_key: str | None,
         now: datetime,
     ) -> None:
-        doc = {
-            "channel": channel,
-            "text": text,
-            "blocks": blocks,
-            "post_key": post_key,
-            "attempts": 0,
-            "next_attempt_at": _iso(now),
-            "last_error": None,
-            "dead": False,
-            "queued_at": _iso(now),
-        }
-        outbox = self._outbox()
-        if post_key is not None and outbox.get(Query().post_key == post_key) is not None:
-            return
-        outbox.insert(doc)
+        self._outbox.queue(
+            {
+                "channel": channel,
+                "text": text,
+                "blocks": blocks,
+                "post_key": post_key,
+                "attempts": 0,
+                "next_attempt_at": _iso(now),
+                "last_error": None,
+                "dead": False,
+                "queued_at": _iso(now),
+            }
+        )
 
     def queue_message(
         self, *, channel: str, text: str, blocks: list[dict[str, Any]], now: datetime
@@ -387,18 +648,17 @@ class Store:
     def outbox_items(self) -> list[OutboxItem]:
         """Every queued message, oldest first (dead letters included)."""
         with self.lock:
-            docs = sorted(self._outbox().all(), key=lambda d: d.doc_id)
-            return [_outbox_from_doc(doc) for doc in docs]
+            return [_outbox_from_doc(doc) for doc in self._outbox.documents()]
 
     def mark_delivered(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
         """Remove a delivered message from the outbox and note where it landed."""
         with self.lock:
-            self._outbox().remove(doc_ids=[item.seq])
+            self._outbox.remove(item.seq)
             if item.post_key is not None:
-                day = self._locate(item.post_key)
-                if day is not None:
+                part = self._locate(item.post_key)
+                if part is not None:
                     delivery = {"channel_id": channel_id, "ts": ts, "delivered_at": _iso(now)}
-                    self._posts_table(day).update(
+                    self._posts.table(part).update(
                         {"delivery": delivery}, Query().key == item.post_key
                     )
             self.record_audit(
@@ -416,21 +676,20 @@ class Store:
     ) -> None:
         """Record a failed attempt and when to try again."""
         with self.lock:
-            self._outbox().update(
+            self._outbox.update(
+                item.seq,
                 {
                     "attempts": item.attempts + 1,
                     "last_error": error,
                     "next_attempt_at": _iso(next_attempt_at),
                 },
-                doc_ids=[item.seq],
             )
 
     def mark_dead(self, item: OutboxItem, *, error: str, now: datetime) -> None:
         """Keep a message Slack refused for good, so a person can see and fix it."""
         with self.lock:
-            self._outbox().update(
-                {"attempts": item.attempts + 1, "last_error": error, "dead": True},
-                doc_ids=[item.seq],
+            self._outbox.update(
+                item.seq, {"attempts": item.attempts + 1, "last_error": error, "dead": True}
             )
             self.record_audit(
                 "message.failed", now=now, post=item.post_key, channel=item.channel, error=error
@@ -439,7 +698,7 @@ class Store:
     def outbox_stats(self, now: datetime) -> OutboxStats:
         """Counts of waiting and dead messages and the age of the oldest waiting one."""
         with self.lock:
-            docs = self._outbox().all()
+            docs = self._outbox.documents()
         pending = [d for d in docs if not d.get("dead")]
         oldest = min((_parse(d["queued_at"]) for d in pending), default=None)
         return OutboxStats(
@@ -469,22 +728,23 @@ class Store:
 
     # -- audit -----------------------------------------------------------------------------
 
-    def _audit_table(self, day: date) -> Table:
-        path = self.data_dir / "audit" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}.json"
-        return self._db(path).table("audit")
-
     def record_audit(self, action: str, *, now: datetime, **details: Any) -> None:
         """Append one entry to the audit trail."""
         with self.lock:
             entry = {"at": _iso(now), "action": action} | {
                 k: v for k, v in details.items() if v is not None
             }
-            self._audit_table(now.astimezone(UTC).date()).insert(entry)
+            self._audit.table(self._audit.part_for(now)).insert(entry)
 
     def audit_entries(self, day: date) -> list[dict[str, Any]]:
         """The audit trail of one UTC day, oldest first."""
+        start = _start_of(day)
         with self.lock:
-            return [copy.deepcopy(dict(d)) for d in self._audit_table(day).all()]
+            return [
+                copy.deepcopy(dict(doc))
+                for _, part in self._audit.parts_between(start, start + _DAY)
+                for doc in self._audit.documents(part)
+            ]
 
     def iter_audit(self, start: date, end: date) -> Iterator[dict[str, Any]]:
         """Audit entries from `start` to `end` inclusive, oldest first."""

@@ -6,11 +6,12 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.posts import Author, Category, Classification, Flag, FlagHit, Network, Post
-from bot.storage import SCHEMA_VERSION, DataDirInUseError, StorageError, Store
+from bot.storage import SCHEMA_VERSION, DataDirInUseError, StorageError, Store, atomic
 from bot.storage.atomic import write_atomically
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -41,6 +42,30 @@ def accept(store: Store, post: Post, *, now: datetime = NOW) -> str:
     ).status
 
 
+def queue(store: Store, count: int) -> None:
+    for n in range(count):
+        store.queue_message(channel="#comms-desk", text=f"note {n}", blocks=[], now=NOW)
+
+
+def documents_in(path: Path) -> int:
+    """How many documents a TinyDB file holds, over all its tables."""
+    return sum(len(table) for table in json.loads(path.read_text()).values())
+
+
+@pytest.fixture
+def written(monkeypatch) -> list[Path]:
+    """The files the store writes, in order."""
+    paths: list[Path] = []
+    real_write = atomic.write_atomically
+
+    def record(path: Path, text: str) -> None:
+        real_write(path, text)
+        paths.append(path)
+
+    monkeypatch.setattr(atomic, "write_atomically", record)
+    return paths
+
+
 def test_accepted_post_round_trips_with_routing(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         assert accept(store, make_post()) == "accepted"
@@ -67,8 +92,9 @@ def test_history_is_partitioned_so_hot_files_stay_small(tmp_path: Path) -> None:
             for n in range(4):
                 accept(store, make_post(f"{day}-{n}"), now=NOW + timedelta(days=day))
         assert store.count_posts((NOW + timedelta(days=1)).date()) == 4
-    assert (tmp_path / "posts" / "2026" / "11" / "21.json").exists()
-    assert len(list((tmp_path / "index").glob("*.json"))) > 1
+    assert (tmp_path / "posts" / "2026" / "11" / "21" / "10.json").exists()
+    assert (tmp_path / "audit" / "2026" / "11" / "21" / "10.json").exists()
+    assert len(list((tmp_path / "index").glob("*/*.json"))) > 1
 
 
 def test_outbox_keeps_order_and_records_delivery(tmp_path: Path) -> None:
@@ -149,3 +175,197 @@ def test_a_failed_write_is_not_remembered_as_done(tmp_path: Path, monkeypatch) -
         assert accept(store, make_post("b")) == "accepted"
         assert accept(store, make_post("b")) == "duplicate"
         assert [i.post_key for i in store.outbox_items()] == ["x:a", "x:b"]
+
+
+def test_a_long_outbox_is_kept_in_files_of_at_most_a_hundred(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        queue(store, 250)
+        items = store.outbox_items()
+        assert [i.text for i in items] == [f"note {n}" for n in range(250)]
+        assert [i.seq for i in items] == sorted({i.seq for i in items})
+        assert store.outbox_stats(NOW).pending == 250
+    files = sorted((tmp_path / "outbox").glob("*.json"))
+    assert len(files) == 3
+    assert all(documents_in(f) <= 100 for f in files)
+    assert sum(documents_in(f) for f in files) == 250
+
+
+def test_delivering_old_messages_leaves_the_newest_outbox_file_alone(
+    tmp_path: Path, written: list[Path]
+) -> None:
+    with Store(tmp_path) as store:
+        queue(store, 250)
+        items = store.outbox_items()
+        written.clear()
+        for item in items[:10]:
+            store.mark_delivered(item, channel_id="C0DESK", ts="1.0", now=NOW)
+        delivered_into = {p for p in written if p.parent.name == "outbox"}
+        written.clear()
+        queue(store, 1)
+        queued_into = {p for p in written if p.parent.name == "outbox"}
+        assert len(delivered_into) == len(queued_into) == 1
+        assert delivered_into != queued_into
+        assert len(store.outbox_items()) == 241
+
+
+def test_emptied_outbox_files_go_but_dead_letters_stay(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        queue(store, 150)
+        items = store.outbox_items()
+        store.mark_dead(items[0], error="channel_not_found", now=NOW)
+        for item in items[1:]:
+            store.mark_delivered(item, channel_id="C0DESK", ts="1.0", now=NOW)
+        left = store.outbox_items()
+        assert [(i.seq, i.dead) for i in left] == [(items[0].seq, True)]
+        stats = store.outbox_stats(NOW)
+        assert (stats.pending, stats.dead) == (0, 1)
+    # The dead letter's file and the newest file (which holds the sequence's place) remain.
+    assert len(list((tmp_path / "outbox").glob("*.json"))) == 2
+
+
+def test_outbox_sequence_never_goes_back(tmp_path: Path) -> None:
+    seen: list[int] = []
+    with Store(tmp_path) as store:
+        queue(store, 150)
+        for item in store.outbox_items():
+            seen.append(item.seq)
+            store.mark_delivered(item, channel_id="C0DESK", ts="1.0", now=NOW)
+        assert store.outbox_items() == []
+        queue(store, 1)
+        [after_emptying] = store.outbox_items()
+        seen.append(after_emptying.seq)
+        store.mark_delivered(after_emptying, channel_id="C0DESK", ts="1.0", now=NOW)
+    assert len(list((tmp_path / "outbox").glob("*.json"))) == 1
+    with Store(tmp_path) as store:
+        queue(store, 2)
+        seen.extend(i.seq for i in store.outbox_items())
+    with Store(tmp_path) as store:
+        queue(store, 1)
+        seen.append(store.outbox_items()[-1].seq)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen) == 154
+
+
+def test_posts_and_audit_are_kept_by_hour(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        accept(store, make_post("a"), now=NOW + timedelta(minutes=59))
+        accept(store, make_post("b"), now=NOW + timedelta(hours=1))
+        accept(store, make_post("c"), now=NOW + timedelta(hours=14))  # 00:00 the next day
+        assert store.count_posts(NOW.date()) == 2
+        assert store.count_posts((NOW + timedelta(days=1)).date()) == 1
+        assert store.get_post_record("x:b")["received_at"] == (NOW + timedelta(hours=1)).isoformat()
+        assert len(store.audit_entries(NOW.date())) == 2
+    day = tmp_path / "posts" / "2026" / "11" / "20"
+    assert sorted(p.name for p in day.iterdir()) == ["10.json", "11.json"]
+    assert (tmp_path / "posts" / "2026" / "11" / "21" / "00.json").exists()
+    assert sorted(p.name for p in (tmp_path / "audit" / "2026" / "11" / "20").iterdir()) == [
+        "10.json",
+        "11.json",
+    ]
+
+
+def test_a_busy_hour_continues_in_new_files(tmp_path: Path) -> None:
+    history = [(make_post(f"h{n}"), ROUTED, "#comms-enquiries", NOW) for n in range(230)]
+    with Store(tmp_path) as store:
+        assert store.import_history(history) == 230
+        for n in range(300):
+            store.record_audit("note", now=NOW, n=n)
+        accept(store, make_post("new"))
+        assert store.count_posts(NOW.date()) == 231
+        assert store.get_post_record("x:h0")["key"] == "x:h0"
+        assert store.get_post_record("x:new")["key"] == "x:new"
+        assert [e["n"] for e in store.audit_entries(NOW.date())[:300]] == list(range(300))
+    hour = tmp_path / "posts" / "2026" / "11" / "20"
+    assert [documents_in(hour / name) for name in ("10.json", "10.1.json", "10.2.json")] == [
+        100,
+        100,
+        31,
+    ]
+    audit = tmp_path / "audit" / "2026" / "11" / "20"
+    assert [documents_in(audit / name) for name in ("10.json", "10.1.json")] == [250, 51]
+
+
+def test_the_hot_path_writes_only_small_files(tmp_path: Path, written: list[Path]) -> None:
+    history = [(make_post(f"h{n}"), ROUTED, "#c", NOW + timedelta(seconds=n)) for n in range(450)]
+    later = NOW + timedelta(minutes=30)
+    with Store(tmp_path) as store:
+        store.import_history(history)
+        queue(store, 150)
+        for n in range(260):
+            store.record_audit("note", now=NOW, n=n)
+        written.clear()
+        accept(store, make_post("new"), now=later)
+        [item] = [i for i in store.outbox_items() if i.post_key == "x:new"]
+        store.mark_delivered(item, channel_id="C0DESK", ts="1.0", now=later)
+        assert store.get_post_record("x:new")["delivery"]["ts"] == "1.0"
+        assert len(written) == 7  # post, outbox, index, audit; then outbox, post, audit
+        assert all(documents_in(path) <= 250 for path in written)
+        assert all(documents_in(path) <= 100 for path in written if "audit" not in path.parts)
+
+
+def test_the_index_spreads_keys_over_4096_buckets(tmp_path: Path) -> None:
+    history = [(make_post(f"h{n}"), ROUTED, "#c", NOW) for n in range(600)]
+    with Store(tmp_path) as store:
+        store.import_history(history)
+        assert accept(store, make_post("h599")) == "duplicate"
+    buckets = list((tmp_path / "index").glob("*/*.json"))
+    assert len(buckets) > 500  # 600 keys in 256 buckets would fill at most 256 files
+    assert all(len(p.stem) == 3 and p.stem.startswith(p.parent.name) for p in buckets)
+
+
+def test_import_writes_each_file_once_and_skips_stored_posts(
+    tmp_path: Path, written: list[Path]
+) -> None:
+    with Store(tmp_path) as store:
+        accept(store, make_post("0"))
+        history = [
+            (make_post(str(n)), ROUTED, "#c", NOW - timedelta(hours=n % 5)) for n in range(300)
+        ]
+        written.clear()
+        assert store.import_history(history + history[:10]) == 299
+        assert len(written) == len(set(written))
+        assert store.count_posts(NOW.date()) == 300
+        assert len(store.outbox_items()) == 1
+
+
+def test_count_posts_between_spans_utc_midnight(tmp_path: Path) -> None:
+    london = ZoneInfo("Europe/London")
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    received = {
+        "before": datetime(2026, 6, 30, 22, 30, tzinfo=UTC),  # 23:30 on 30 June in London
+        "late": datetime(2026, 6, 30, 23, 30, tzinfo=UTC),  # 00:30 on 1 July in London
+        "midday": summer,
+        "last": datetime(2026, 7, 1, 22, 59, tzinfo=UTC),  # 23:59 in London
+        "after": datetime(2026, 7, 1, 23, 0, tzinfo=UTC),  # midnight in London
+    }
+    with Store(tmp_path) as store:
+        for name, at in received.items():
+            accept(store, make_post(name), now=at)
+        start = datetime(2026, 7, 1, tzinfo=london)
+        assert store.count_posts_between(start, start + timedelta(days=1)) == 3
+        assert store.count_posts(summer.date()) == 3  # midday, last and after, by UTC day
+        assert store.count_posts_between(summer, summer) == 0
+        with pytest.raises(ValueError, match="timezone-aware"):
+            store.count_posts_between(datetime(2026, 7, 1), summer)
+
+
+def test_an_accept_retried_in_a_later_hour_stores_the_post_once(
+    tmp_path: Path, monkeypatch
+) -> None:
+    with Store(tmp_path) as store:
+        real_replace = os.replace
+        calls = []
+
+        def fail_third(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 3:  # the post and its message are written; the index entry fails
+                raise OSError("disk full")
+            return real_replace(*args, **kwargs)
+
+        monkeypatch.setattr(os, "replace", fail_third)
+        with pytest.raises(OSError):
+            accept(store, make_post("b"))
+        later = NOW + timedelta(hours=1, minutes=5)
+        assert accept(store, make_post("b"), now=later) == "accepted"
+        assert store.count_posts(NOW.date()) == 1
+        assert store.get_post_record("x:b")["received_at"] == later.isoformat()
+        assert [i.post_key for i in store.outbox_items()] == ["x:b"]
