@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import DeskConfig
+from bot.core.calendar import local_day_bounds
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.storage import OutboxStats, Store
@@ -41,8 +42,9 @@ class Services:
         """What the desk looks like now."""
         now = self.clock()
         accounts = self.config.desk.accounts
+        day_start, day_end = local_day_bounds(now, self.config.zone)
         return DeskStatus(
-            posts_today=self.store.count_posts(now.astimezone(UTC).date()),
+            posts_today=self.store.count_posts_between(day_start, day_end),
             outbox=self.store.outbox_stats(now),
             accounts={key: account.name for key, account in accounts.items()},
             routes={key: dict(account.channels) for key, account in accounts.items()},

@@ -93,3 +93,16 @@ def test_flag_with_a_chosen_category_and_no_words(bot: BotUnderTest, fake_slack)
     shown = json.dumps(fake_slack.messages("#fire-control-urgent")[0]["blocks"])
     assert "No words were given" in shown
     assert "category chosen by the person who flagged it" in shown
+
+
+def test_home_tab_counts_today_in_london_not_utc(start_bot, fake_slack) -> None:
+    from datetime import UTC, datetime
+
+    now = [datetime(2026, 7, 1, 22, 30, tzinfo=UTC)]  # 23:30 on 1 July in London (BST)
+    bot = start_bot(clock=lambda: now[0])
+    bot.command("flag when does the library open on Sunday?")
+    now[0] = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 July in London
+    bot.command("flag is the tip open on Monday?")
+    bot.event({"type": "app_home_opened", "user": "U0STAFF03", "tab": "home"}, event_id="Ev0200")
+    [call] = fake_slack.wait_for_calls("views.publish", 1)
+    assert "*Today:* 1 post flagged" in json.dumps(call.params["view"])
