@@ -130,29 +130,31 @@ class OutboxWorker:
             return self._deliver_due()
 
     def _deliver_due(self) -> float | None:
-        blocked: set[str] = set()
-        next_due: datetime | None = None
-        for item in self._store.outbox_items():
-            if self._stopping.is_set():
-                return None
-            if item.dead:
-                continue
-            if item.channel in blocked:
-                continue
-            now = self._clock()
-            if item.next_attempt_at > now:
-                blocked.add(item.channel)
-                next_due = min(next_due or item.next_attempt_at, item.next_attempt_at)
-                continue
-            failure = self._send(item)
-            if failure is not None:
-                blocked.add(item.channel)
+        waiting: dict[str, datetime] = {}  # channel -> when its first message falls due
+        while not self._stopping.is_set():
+            sent_any = False
+            for item in self._store.outbox_heads():
+                if self._stopping.is_set():
+                    return None
+                if item.channel in waiting:
+                    continue
+                if item.next_attempt_at > self._clock():
+                    waiting[item.channel] = item.next_attempt_at
+                    continue
+                failure = self._send(item)
+                if failure is None:
+                    sent_any = True
+                    continue
                 retry_at = self._after_failure(item, failure)
-                if retry_at is not None:
-                    next_due = min(next_due or retry_at, retry_at)
-        if next_due is None:
+                if retry_at is None:
+                    sent_any = True  # a dead letter no longer holds its channel back
+                else:
+                    waiting[item.channel] = retry_at
+            if not sent_any:
+                break
+        if not waiting:
             return None
-        return max((next_due - self._clock()).total_seconds(), 0.0)
+        return max((min(waiting.values()) - self._clock()).total_seconds(), 0.0)
 
     def _send(self, item: OutboxItem) -> Failure | None:
         """Post one message; None on success, else what went wrong."""

@@ -650,6 +650,19 @@ class Store:
         with self.lock:
             return [_outbox_from_doc(doc) for doc in self._outbox.documents()]
 
+    def outbox_heads(self) -> list[OutboxItem]:
+        """The oldest waiting (not dead) message of each channel, oldest first.
+
+        All the outbox worker needs: messages to one channel go in order, so only each
+        channel's first can be sent. Copies only those, however long the queue.
+        """
+        with self.lock:
+            heads: dict[str, Document] = {}
+            for doc in self._outbox.documents():
+                if not doc.get("dead") and doc["channel"] not in heads:
+                    heads[doc["channel"]] = doc
+            return [_outbox_from_doc(doc) for doc in heads.values()]
+
     def mark_delivered(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
         """Remove a delivered message from the outbox and note where it landed."""
         with self.lock:

@@ -79,3 +79,14 @@ def test_a_very_long_post_is_cut_to_fit_and_delivered(bot: BotUnderTest, fake_sl
     quoted = call.params["blocks"][1]["text"]["text"]
     assert quoted.endswith("&gt; …")
     assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 0
+
+
+def test_a_dead_letter_does_not_hold_up_its_channel(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.go_down()
+    bot.intake(intake_post("3501", text="When is the library open? first"))
+    bot.intake(intake_post("3502", text="When is the library open? second"))
+    fake_slack.fail("chat.postMessage", "invalid_blocks")
+    fake_slack.come_up()
+    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 1, what="the second message")
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1
+    assert "second" in str(fake_slack.messages(ENQUIRIES)[0]["blocks"])

@@ -369,3 +369,19 @@ def test_an_accept_retried_in_a_later_hour_stores_the_post_once(
         assert store.count_posts(NOW.date()) == 1
         assert store.get_post_record("x:b")["received_at"] == later.isoformat()
         assert [i.post_key for i in store.outbox_items()] == ["x:b"]
+
+
+def test_outbox_heads_are_each_channels_oldest_waiting_message(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        for n, channel in enumerate(["#a", "#b", "#a", "#c", "#b"]):
+            store.accept_post(
+                make_post(str(n)),
+                ROUTED,
+                channel=channel,
+                message=("fallback", [{"type": "divider"}]),
+                now=NOW,
+            )
+        first = store.outbox_items()[0]
+        store.mark_dead(first, error="channel_not_found", now=NOW)
+        heads = store.outbox_heads()
+    assert [(h.channel, h.post_key) for h in heads] == [("#b", "x:1"), ("#a", "x:2"), ("#c", "x:3")]
