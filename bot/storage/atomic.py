@@ -13,7 +13,7 @@ from tinydb.storages import Storage
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so a crash leaves either the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs_durably(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -25,6 +25,22 @@ def write_atomically(path: Path, text: str) -> None:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def make_dirs_durably(directory: Path) -> None:
+    """Create `directory` and any missing parents, each recorded in its parent on disk.
+
+    Without syncing the parent, a power cut could forget a new directory, and with it the
+    first file written there.
+    """
+    if directory.is_dir():
+        return
+    make_dirs_durably(directory.parent)
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        return
+    _fsync_dir(directory.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

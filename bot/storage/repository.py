@@ -6,10 +6,12 @@ holds a bounded number of documents, however long the history and however long S
 - `meta.json`: schema version.
 - `outbox/NNNNNNNN.json`: Slack messages waiting to be delivered, 100 to a file by sequence
   number (file `seq // 100`). A message is removed once delivered; a dead letter stays until a
-  person deals with it. A file is deleted once empty, except the newest, which shows how far
-  the sequence has gone so it never goes back.
+  person deals with it. A file is deleted once empty, except the newest; after a restart the
+  sequence continues at the next file's first number, so it never goes back.
 - `events.json`: Slack event ids already handled (pruned after a day).
-- `index/X/XYZ.json`: which posts file holds each post, in 4,096 buckets by a hash of its key.
+- `index/X/XYZ.json`: which posts file holds each post and when it arrived, in 4,096 buckets
+  by a hash of its key. Written first when a post is accepted; the post's outbox message,
+  written last, marks the accept complete (see `Store.accept_post`).
 - `posts/YYYY/MM/DD/HH.json`: posts by the UTC hour they were received, 100 to a file; a busy
   hour continues in `HH.1.json`, `HH.2.json` and so on.
 - `audit/YYYY/MM/DD/HH.json`: the audit trail by UTC hour, 250 entries to a file, continued
@@ -166,6 +168,11 @@ def _routed_doc(
     }
 
 
+def _complete(stored: Mapping[str, Any] | None) -> bool:
+    """Whether a stored post's accept finished: delivered to Slack, or imported as history."""
+    return stored is not None and bool(stored.get("delivery") or stored.get("imported"))
+
+
 def _outbox_from_doc(doc: Document) -> OutboxItem:
     return OutboxItem(
         seq=doc.doc_id,
@@ -279,6 +286,8 @@ class _OutboxFiles:
         self._closed = False
         self._next_seq = 1
         self._queued: dict[str, int] = {}
+        # channel -> sequence numbers of its waiting (not dead) messages, oldest first.
+        self._waiting: dict[str, list[int]] = {}
 
     def _path(self, number: int) -> Path:
         return self.directory / f"{number:08d}.json"
@@ -296,15 +305,16 @@ class _OutboxFiles:
             return
         numbers = sorted(int(p.stem) for p in self.directory.glob("*.json") if p.stem.isdigit())
         for number in numbers:
-            for doc in self._table(number):
+            for doc in sorted(self._table(number), key=lambda d: d.doc_id):
                 if doc.get("post_key") is not None:
                     self._queued[doc["post_key"]] = doc.doc_id
+                if not doc.get("dead"):
+                    self._waiting.setdefault(doc["channel"], []).append(doc.doc_id)
         if numbers:
-            newest = numbers[-1]
-            seqs = [doc.doc_id for doc in self._table(newest)]
-            # An empty newest file no longer says which number it reached: skip to the next file.
-            self._next_seq = max(seqs) + 1 if seqs else (newest + 1) * _OUTBOX_PER_FILE
-            for number in numbers[:-1]:
+            # Numbers already handed out and delivered are not on disk any more; starting at
+            # the next file's first number guarantees the sequence never goes back.
+            self._next_seq = (numbers[-1] + 1) * _OUTBOX_PER_FILE
+            for number in numbers:
                 self._drop_if_empty(number)
         self._loaded = True
 
@@ -337,23 +347,47 @@ class _OutboxFiles:
         self._next_seq = seq + 1
         if post_key is not None:
             self._queued[post_key] = seq
+        if not doc.get("dead"):
+            self._waiting.setdefault(doc["channel"], []).append(seq)
         if (seq - 1) // _OUTBOX_PER_FILE != seq // _OUTBOX_PER_FILE:
             self._drop_if_empty((seq - 1) // _OUTBOX_PER_FILE)
+
+    def holds(self, post_key: str) -> bool:
+        """Whether a message for this post is in the outbox (waiting or dead)."""
+        self._load()
+        return post_key in self._queued
+
+    def _stop_waiting(self, channel: str, seq: int) -> None:
+        seqs = self._waiting.get(channel)
+        if seqs and seq in seqs:
+            seqs.remove(seq)
+            if not seqs:
+                del self._waiting[channel]
 
     def update(self, seq: int, fields: dict[str, Any]) -> None:
         table = self._existing(seq)
         if table is not None:
             table.update(fields, doc_ids=[seq])
+            if fields.get("dead"):
+                self._stop_waiting(table.get(doc_id=seq)["channel"], seq)
 
     def remove(self, seq: int) -> None:
         table = self._existing(seq)
         if table is None:
             return
-        post_key = table.get(doc_id=seq).get("post_key")
+        doc = table.get(doc_id=seq)
         table.remove(doc_ids=[seq])
+        post_key = doc.get("post_key")
         if post_key is not None and self._queued.get(post_key) == seq:
             del self._queued[post_key]
+        self._stop_waiting(doc["channel"], seq)
         self._drop_if_empty(seq // _OUTBOX_PER_FILE)
+
+    def heads(self) -> list[Document]:
+        """Each channel's oldest waiting message, oldest first, without reading the rest."""
+        self._load()
+        firsts = sorted(seqs[0] for seqs in self._waiting.values())
+        return [self._table(seq // _OUTBOX_PER_FILE).get(doc_id=seq) for seq in firsts]
 
     def documents(self) -> list[Document]:
         """Every message, oldest first."""
@@ -394,8 +428,6 @@ class Store:
             read=self._documents,
         )
         self._outbox = _OutboxFiles(self.data_dir / "outbox")
-        # Posts written by an accept that failed before its index entry: key -> part.
-        self._half_stored: dict[str, str] = {}
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -510,21 +542,33 @@ class Store:
     ) -> AcceptOutcome:
         """Store a new post with its routing and queue its Slack message; repeats change nothing.
 
-        The index entry is written last: until it exists the post counts as new, and writing
-        the post and its outbox entry again is harmless (both are upserts by key).
+        Writes, in order: the index entry (where the post goes and when it arrived), the
+        post, its audit entry, and its outbox message, which marks the accept complete. A
+        crash or failed write anywhere before the end leaves an index entry whose post has
+        no message; offering the post again finishes that accept in the same place, so it is
+        stored and sent exactly once.
         """
         key = post.key
         with self.lock:
             index = self._index_table(key)
-            if index.get(Query().key == key) is not None:
-                return AcceptOutcome("duplicate", key)
-            record = _routed_doc(post, classification, channel=channel, received_at=now)
-            part = self._posts.part_for(now)
-            self._upsert_post(key, record, part)
-            text, blocks = message
-            self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
-            index.insert({"key": key, "part": part})
-            self._half_stored.pop(key, None)
+            entry = index.get(Query().key == key)
+            if entry is None:
+                received_at = now
+                part = self._posts.part_for(now)
+                index.insert({"key": key, "part": part, "received_at": _iso(now)})
+                resumed = False
+            else:
+                part = entry["part"]
+                received_at = _parse(entry.get("received_at") or _iso(now))
+                stored = self._posts.table(part).get(Query().key == key)
+                if self._outbox.holds(key) or _complete(stored):
+                    return AcceptOutcome("duplicate", key)
+                resumed = True
+            table = self._posts.table(part)
+            if not table.contains(Query().key == key):
+                table.insert(
+                    _routed_doc(post, classification, channel=channel, received_at=received_at)
+                )
             self.record_audit(
                 "post.routed",
                 now=now,
@@ -534,26 +578,19 @@ class Store:
                 rule=classification.rule,
                 channel=channel,
                 flagged_by=post.flagged_by,
+                resumed=resumed or None,
             )
+            text, blocks = message
+            self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
         return AcceptOutcome("accepted", key)
-
-    def _upsert_post(self, key: str, record: dict[str, Any], part: str) -> None:
-        """Write a post's record into `part`, moving any copy a failed accept left elsewhere."""
-        earlier = self._half_stored.get(key)
-        if earlier is not None and earlier != part:
-            self._posts.table(earlier).remove(Query().key == key)
-        table = self._posts.table(part)
-        if table.contains(Query().key == key):
-            table.update(record, Query().key == key)
-        else:
-            table.insert(record)
-        self._half_stored[key] = part
 
     def import_history(self, records: list[tuple[Post, Classification, str, datetime]]) -> int:
         """Store already-handled posts (post, classification, channel, received_at) in bulk.
 
         For loading history from another system: nothing is queued for Slack, each file is
-        written once, and posts already stored are skipped. Returns how many were added.
+        written once, and posts already stored are skipped. Index entries are written before
+        the posts, so an import cut short can simply be run again. Returns how many posts
+        were added.
         """
         offered: dict[str, tuple[datetime, dict[str, Any]]] = {}
         by_bucket: dict[str, list[str]] = {}
@@ -562,25 +599,43 @@ class Store:
                 doc = _routed_doc(post, classification, channel=channel, received_at=received_at)
                 offered[post.key] = (_utc(received_at), doc | {"imported": True})
                 by_bucket.setdefault(_bucket(post.key), []).append(post.key)
-        part_of: dict[str, str] = {}
         with self.lock:
+            new: dict[str, list[str]] = {}
+            indexed: dict[str, list[str]] = {}  # part -> keys indexed by an earlier import
             by_hour: dict[datetime, list[tuple[datetime, dict[str, Any]]]] = {}
             for bucket, keys in by_bucket.items():
-                stored = {doc["key"] for doc in self._documents(self._bucket_path(bucket), "keys")}
-                by_bucket[bucket] = [key for key in keys if key not in stored]
-                for key in by_bucket[bucket]:
+                entries = self._documents(self._bucket_path(bucket), "keys")
+                stored = {entry["key"]: entry["part"] for entry in entries}
+                new[bucket] = [key for key in keys if key not in stored]
+                for key in keys:
+                    if key in stored:
+                        indexed.setdefault(stored[key], []).append(key)
+                for key in new[bucket]:
                     received_at, doc = offered[key]
                     by_hour.setdefault(_hour_of(received_at), []).append((received_at, doc))
+            batches: list[tuple[str, list[dict[str, Any]]]] = []
             for hour, dated in sorted(by_hour.items()):
                 docs = [doc for _, doc in sorted(dated, key=lambda pair: pair[0])]
-                for part, batch in self._posts.fill(hour, docs):
-                    self._posts.table(part).insert_multiple(batch)
-                    part_of.update((doc["key"], part) for doc in batch)
-            for bucket, keys in by_bucket.items():
+                batches.extend(self._posts.fill(hour, docs))
+            part_of = {doc["key"]: part for part, batch in batches for doc in batch}
+            for bucket, keys in new.items():
                 if keys:
-                    entries = [{"key": key, "part": part_of[key]} for key in keys]
+                    entries = [
+                        {"key": key, "part": part_of[key], "received_at": _iso(offered[key][0])}
+                        for key in keys
+                    ]
                     self._bucket_table(bucket).insert_multiple(entries)
-        return len(part_of)
+            for part, batch in batches:
+                self._posts.table(part).insert_multiple(batch)
+            added = len(part_of)
+            # Posts an earlier, interrupted import indexed but never wrote.
+            for part, keys in indexed.items():
+                present = {doc["key"] for doc in self._posts.documents(part)}
+                missing = [offered[key][1] for key in keys if key not in present]
+                if missing:
+                    self._posts.table(part).insert_multiple(missing)
+                    added += len(missing)
+        return added
 
     def _locate(self, key: str) -> str | None:
         entry = self._index_table(key).get(Query().key == key)
@@ -657,16 +712,15 @@ class Store:
         channel's first can be sent. Copies only those, however long the queue.
         """
         with self.lock:
-            heads: dict[str, Document] = {}
-            for doc in self._outbox.documents():
-                if not doc.get("dead") and doc["channel"] not in heads:
-                    heads[doc["channel"]] = doc
-            return [_outbox_from_doc(doc) for doc in heads.values()]
+            return [_outbox_from_doc(doc) for doc in self._outbox.heads()]
 
     def mark_delivered(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
-        """Remove a delivered message from the outbox and note where it landed."""
+        """Note where a delivered message landed, then remove it from the outbox.
+
+        In that order: a crash in between sends the message again (at least once) rather
+        than losing the record of where it went.
+        """
         with self.lock:
-            self._outbox.remove(item.seq)
             if item.post_key is not None:
                 part = self._locate(item.post_key)
                 if part is not None:
@@ -683,6 +737,7 @@ class Store:
                 ts=ts,
                 attempts=item.attempts + 1,
             )
+            self._outbox.remove(item.seq)
 
     def mark_retry(
         self, item: OutboxItem, *, error: str, next_attempt_at: datetime, now: datetime

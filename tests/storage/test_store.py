@@ -348,27 +348,77 @@ def test_count_posts_between_spans_utc_midnight(tmp_path: Path) -> None:
             store.count_posts_between(datetime(2026, 7, 1), summer)
 
 
-def test_an_accept_retried_in_a_later_hour_stores_the_post_once(
+def _crash_at(monkeypatch, write_number: int) -> None:
+    """Make the `write_number`-th atomic replace from now on fail, as if the process died."""
+    real_replace = os.replace
+    calls: list[object] = []
+
+    def replace(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == write_number:
+            monkeypatch.setattr(os, "replace", real_replace)
+            raise OSError("killed")
+        return real_replace(*args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("write_number", [1, 2, 3, 4])
+@pytest.mark.parametrize("delivered_before_retry", [False, True])
+def test_an_accept_cut_short_anywhere_stores_and_sends_once(
+    tmp_path: Path, monkeypatch, write_number: int, delivered_before_retry: bool
+) -> None:
+    """Accepting writes four files; die at each, restart, deliver what is queued, offer again."""
+    with Store(tmp_path) as store:
+        accept(store, make_post("a"))
+        _crash_at(monkeypatch, write_number)
+        with pytest.raises(OSError, match="killed"):
+            accept(store, make_post("b"))
+    later = NOW + timedelta(hours=1, minutes=5)
+    with Store(tmp_path) as store:
+        delivered = []
+        if delivered_before_retry:
+            for item in store.outbox_items():
+                store.mark_delivered(item, channel_id="C1", ts="1.1", now=later)
+                delivered.append(item.post_key)
+        assert accept(store, make_post("b"), now=later) == "accepted"
+        assert accept(store, make_post("b"), now=later) == "duplicate"
+        sent = delivered + [i.post_key for i in store.outbox_items()]
+        assert sorted(sent) == ["x:a", "x:b"]  # each post's message exactly once
+        assert store.count_posts_between(NOW, later + timedelta(hours=1)) == 2
+        record = store.get_post_record("x:b")
+        # Once the index entry is written, the post keeps the time it first arrived.
+        first_seen = later if write_number == 1 else NOW
+        assert record is not None and record["received_at"] == first_seen.isoformat()
+
+
+def test_a_delivered_post_offered_again_after_a_cut_short_accept_is_a_duplicate(
     tmp_path: Path, monkeypatch
 ) -> None:
+    """Killed after the message was queued: Slack gets it once even when offered again."""
     with Store(tmp_path) as store:
-        real_replace = os.replace
-        calls = []
-
-        def fail_third(*args, **kwargs):
-            calls.append(args)
-            if len(calls) == 3:  # the post and its message are written; the index entry fails
-                raise OSError("disk full")
-            return real_replace(*args, **kwargs)
-
-        monkeypatch.setattr(os, "replace", fail_third)
+        _crash_at(monkeypatch, 4)  # index, post, audit written; the outbox write dies
         with pytest.raises(OSError):
-            accept(store, make_post("b"))
-        later = NOW + timedelta(hours=1, minutes=5)
-        assert accept(store, make_post("b"), now=later) == "accepted"
-        assert store.count_posts(NOW.date()) == 1
-        assert store.get_post_record("x:b")["received_at"] == later.isoformat()
-        assert [i.post_key for i in store.outbox_items()] == ["x:b"]
+            accept(store, make_post("c"))
+        assert accept(store, make_post("c")) == "accepted"  # the retry queues it
+        [item] = store.outbox_items()
+        store.mark_delivered(item, channel_id="C1", ts="1.1", now=NOW)
+        assert accept(store, make_post("c")) == "duplicate"
+        assert store.outbox_items() == []
+
+
+def test_outbox_sequence_never_goes_back_across_restarts(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        for n in range(150):
+            accept(store, make_post(str(n)))
+        items = store.outbox_items()
+        store.mark_dead(items[120], error="channel_not_found", now=NOW)
+        for item in items[121:]:
+            store.mark_delivered(item, channel_id="C1", ts="1", now=NOW)
+        highest = items[-1].seq
+    with Store(tmp_path) as store:
+        accept(store, make_post("new"))
+        assert store.outbox_items()[-1].seq > highest
 
 
 def test_outbox_heads_are_each_channels_oldest_waiting_message(tmp_path: Path) -> None:
@@ -385,3 +435,14 @@ def test_outbox_heads_are_each_channels_oldest_waiting_message(tmp_path: Path) -
         store.mark_dead(first, error="channel_not_found", now=NOW)
         heads = store.outbox_heads()
     assert [(h.channel, h.post_key) for h in heads] == [("#b", "x:1"), ("#a", "x:2"), ("#c", "x:3")]
+
+
+def test_new_directories_are_synced_into_their_parents(tmp_path: Path, monkeypatch) -> None:
+    from bot.storage import atomic
+
+    synced: list[Path] = []
+    real = atomic._fsync_dir
+    monkeypatch.setattr(atomic, "_fsync_dir", lambda d: (synced.append(Path(d)), real(d)))
+    atomic.write_atomically(tmp_path / "posts" / "2026" / "11" / "20" / "10.json", "{}")
+    for parent in ("", "posts", "posts/2026", "posts/2026/11", "posts/2026/11/20"):
+        assert tmp_path / parent in synced
