@@ -8,7 +8,7 @@ holds a bounded number of documents, however long the history and however long S
   number (file `seq // 100`). A message is removed once delivered; a dead letter stays until a
   person deals with it. A file is deleted once empty, except the newest; after a restart the
   sequence continues at the next file's first number, so it never goes back.
-- `events.json`: Slack event ids already handled (pruned after a day).
+- `events/YYYYMMDDHH.json`: Slack event ids already handled, by UTC hour (pruned after a day).
 - `index/X/XYZ.json`: which posts file holds each post and when it arrived, in 4,096 buckets
   by a hash of its key. Written first when a post is accepted; the post's outbox message,
   written last, marks the accept complete (see `Store.accept_post`).
@@ -39,6 +39,8 @@ from bot.core.posts import Author, Classification, Kind, Network, Post
 from bot.storage.atomic import AtomicJSONStorage, CorruptFileError
 
 SCHEMA_VERSION = 2
+# Slack retries an unacknowledged event after about a minute and again after five.
+_EVENT_RETRY_HOURS = 2
 _OPEN_FILES = 64
 _OUTBOX_PER_FILE = 100
 _POSTS_PER_FILE = 100
@@ -777,22 +779,42 @@ class Store:
 
     # -- Slack events ----------------------------------------------------------------------
 
+    def _events_path(self, hour: datetime) -> Path:
+        return self.data_dir / "events" / f"{hour:%Y%m%d%H}.json"
+
     def first_sighting(self, event_id: str, *, now: datetime) -> bool:
-        """True the first time an event id is seen; records it so retries are ignored."""
+        """True the first time an event id is seen; records it so retries are ignored.
+
+        Slack retries an event within minutes, so only the last few hours' files are read.
+        """
+        hour = _hour_of(_utc(now))
         with self.lock:
-            events = self._db(self.data_dir / "events.json").table("events")
-            if events.get(Query().event_id == event_id) is not None:
-                return False
-            events.insert({"event_id": event_id, "seen_at": _iso(now)})
+            for back in range(_EVENT_RETRY_HOURS + 1):
+                path = self._events_path(hour - back * _HOUR)
+                if back and not path.exists():
+                    continue
+                if self._db(path).table("events").contains(Query().event_id == event_id):
+                    return False
+            self._db(self._events_path(hour)).table("events").insert(
+                {"event_id": event_id, "seen_at": _iso(now)}
+            )
             return True
 
     def prune_events(self, *, older_than: timedelta, now: datetime) -> int:
         """Forget handled event ids older than `older_than`; Slack stops retrying long before."""
-        cutoff = now - older_than
+        cutoff_hour = _hour_of(_utc(now - older_than))
+        removed = 0
         with self.lock:
-            events = self._db(self.data_dir / "events.json").table("events")
-            removed = events.remove(Query().seen_at.test(lambda v: _parse(v) < cutoff))
-            return len(removed)
+            for path in sorted((self.data_dir / "events").glob("*.json")):
+                hour = datetime.strptime(path.stem, "%Y%m%d%H").replace(tzinfo=UTC)
+                if hour >= cutoff_hour:
+                    continue
+                removed += len(self._documents(path, "events"))
+                db = self._dbs.pop(path, None)
+                if db is not None:
+                    db.close()
+                path.unlink()
+            return removed
 
     # -- audit -----------------------------------------------------------------------------
 

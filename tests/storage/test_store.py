@@ -123,10 +123,16 @@ def test_outbox_keeps_order_and_records_delivery(tmp_path: Path) -> None:
 
 def test_event_ids_are_remembered_then_pruned(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
-        assert store.first_sighting("Ev1", now=NOW)
-        assert not store.first_sighting("Ev1", now=NOW + timedelta(minutes=5))
-        assert store.prune_events(older_than=timedelta(days=1), now=NOW + timedelta(days=2)) == 1
+        assert store.first_sighting("Ev1", now=NOW + timedelta(minutes=58))
+        # A retry after Slack's back-off, across the turn of the hour, is still caught.
+        assert not store.first_sighting("Ev1", now=NOW + timedelta(minutes=64))
+        assert store.first_sighting("Ev2", now=NOW + timedelta(hours=5))
+        pruned_at = NOW + timedelta(days=1, hours=1)
+        assert store.prune_events(older_than=timedelta(days=1), now=pruned_at) == 1
         assert store.first_sighting("Ev1", now=NOW + timedelta(days=2))
+        assert not store.first_sighting("Ev2", now=NOW + timedelta(hours=5, minutes=1))
+    # Each hour's sightings are a small file of their own.
+    assert len(list((tmp_path / "events").glob("*.json"))) == 2
 
 
 def test_a_second_process_cannot_open_the_same_data(tmp_path: Path) -> None:
