@@ -15,7 +15,7 @@ from bot.config import DeskConfig
 from bot.core.posts import Category, Post
 from bot.core.routing import RoutingTable, Triage, triage
 from bot.core.templating import TemplateRenderer
-from bot.slack.messages import routed_post_message
+from bot.slack.messages import routed_post_message, undeliverable_message
 from bot.storage import Store
 
 
@@ -51,6 +51,19 @@ class Desk:
         self.renderer = renderer
         self.routing = routing_table(config)
         self._on_queued = on_queued
+
+    def report_undeliverable(
+        self, *, channel: str, post_key: str | None, error: str, now: datetime
+    ) -> None:
+        """Tell the alerts channel that a message could not be delivered, and why."""
+        alerts = self.config.desk.alerts_channel
+        if alerts is None or channel == alerts:
+            return  # nowhere to report, or the alerts channel is itself what failed
+        text, blocks = undeliverable_message(
+            self.renderer, channel=channel, post_key=post_key, error=error
+        )
+        self.store.queue_message(channel=alerts, text=text, blocks=blocks, now=now)
+        self._on_queued()
 
     def triage(self, post: Post, *, category: Category | None = None) -> Triage:
         """Classify and route a post without storing anything."""

@@ -147,6 +147,9 @@ def build_runtime(
             idle_seconds=outbox_idle_seconds,
         )
         desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
+        outbox.on_dead = lambda item, error: desk.report_undeliverable(
+            channel=item.channel, post_key=item.post_key, error=error, now=clock()
+        )
         services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
         app = build_app(
             services,

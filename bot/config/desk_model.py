@@ -93,6 +93,8 @@ class DeskFile(BaseModel):
 
     timezone: str = "Europe/London"
     default_account: str
+    # Where commsbot reports what it could not deliver; None to rely on the Home tab only.
+    alerts_channel: str | None = None
     accounts: dict[str, AccountModel] = Field(min_length=1)
     intake: IntakeModel = IntakeModel()
     outbox: OutboxModel = OutboxModel()
@@ -100,6 +102,11 @@ class DeskFile(BaseModel):
     def networks_by_account(self) -> dict[str, set[str]]:
         """For each account, the networks it is on."""
         return {key: {n.value for n in account.networks} for key, account in self.accounts.items()}
+
+    @field_validator("alerts_channel")
+    @classmethod
+    def _alerts_channel_valid(cls, value: str | None) -> str | None:
+        return None if value is None else _check_channel(value)
 
     @field_validator("timezone")
     @classmethod

@@ -59,6 +59,7 @@ TEMPLATES = (
     "slack/flag_reply.j2",
     "slack/home_summary.j2",
     "slack/home_routes.j2",
+    "slack/undeliverable.j2",
 )
 
 
@@ -182,3 +183,13 @@ def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, An
             }
         )
     return {"type": "home", "blocks": blocks}
+
+
+def undeliverable_message(
+    renderer: TemplateRenderer, *, channel: str, post_key: str | None, error: str
+) -> Message:
+    """The alert that a message could not be delivered to `channel`."""
+    text = renderer.render(
+        "slack/undeliverable.j2", channel=channel, post_key=post_key, error=error
+    )
+    return text, [{"type": "section", "text": _mrkdwn(text)}]

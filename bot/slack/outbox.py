@@ -72,6 +72,8 @@ class OutboxWorker:
         self._max = backoff_max
         self._clock = clock
         self._idle = idle_seconds
+        # Called with each message Slack refused for good, after it is kept as a dead letter.
+        self.on_dead: Callable[[OutboxItem, str], None] = lambda item, error: None
         self._wake = threading.Event()
         # One delivery pass at a time, or two passes could send the same message twice.
         self._pass = threading.Lock()
@@ -187,6 +189,7 @@ class OutboxWorker:
                 error,
             )
             self._store.mark_dead(item, error=error, now=now)
+            self.on_dead(item, error)
             return None
         delay = retry_delay(
             item.attempts + 1, initial=self._initial, maximum=self._max, retry_after=retry_after

@@ -38,6 +38,7 @@ def test_every_problem_is_reported_with_file_and_key(config_copy: Path) -> None:
     _edit(desk, "timezone: Europe/London", "timezone: Europe/Londn")
     _edit(desk, 'foi: "#info-governance-foi"', 'foi: "Info Governance"')
     _edit(desk, "default_account: council", "default_account: police")
+    _edit(desk, 'alerts_channel: "#comms-desk-alerts"', 'alerts_channel: "Desk Alerts"')
     _edit(desk, "max_body_bytes: 1048576", "max_body_bytes: 1048576\n  max_bodies: 3")
     with pytest.raises(ConfigError) as caught:
         load_config(config_copy)
@@ -46,7 +47,8 @@ def test_every_problem_is_reported_with_file_and_key(config_copy: Path) -> None:
     assert "accounts.council.channels" in text and "'Info Governance' is not a channel" in text
     assert "default_account 'police' is not one of the accounts" in text
     assert "intake.max_bodies" in text
-    assert len(caught.value.problems) >= 4
+    assert "desk.yaml: alerts_channel: 'Desk Alerts' is not a channel" in text
+    assert len(caught.value.problems) >= 5
 
 
 def test_missing_route_is_named(config_copy: Path) -> None:

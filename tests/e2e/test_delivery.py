@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.conftest import BotUnderTest, intake_post, wait_until
+
+NOW_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 ENQUIRIES = "#comms-enquiries"
 
@@ -41,8 +45,12 @@ def test_channel_not_found_is_kept_as_a_dead_letter(bot: BotUnderTest, fake_slac
     wait_until(
         lambda: bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1, what="a dead letter"
     )
-    [item] = bot.store.outbox_items()
-    assert item.last_error == "channel_not_found"
+    dead = [item for item in bot.store.outbox_items() if item.dead]
+    assert [item.last_error for item in dead] == ["channel_not_found"]
+    # The desk is told in its alerts channel, naming the channel and what Slack said.
+    wait_until(lambda: fake_slack.messages("#comms-desk-alerts"), what="the alert")
+    [notice] = fake_slack.messages("#comms-desk-alerts")
+    assert "#comms-enquiries" in notice["text"] and "channel_not_found" in notice["text"]
     # Other posts still flow.
     bot.intake(intake_post("3202"))
     wait_until(lambda: fake_slack.messages(ENQUIRIES), what="the next post")
@@ -90,3 +98,10 @@ def test_a_dead_letter_does_not_hold_up_its_channel(bot: BotUnderTest, fake_slac
     wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 1, what="the second message")
     assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1
     assert "second" in str(fake_slack.messages(ENQUIRIES)[0]["blocks"])
+
+
+def test_no_alert_loop_when_the_alerts_channel_itself_fails(bot: BotUnderTest, fake_slack) -> None:
+    bot.runtime.services.desk.report_undeliverable(
+        channel="#comms-desk-alerts", post_key=None, error="channel_not_found", now=NOW_UTC
+    )
+    assert bot.store.outbox_items() == []
