@@ -17,6 +17,17 @@ def _config_dir(args: argparse.Namespace) -> Path:
     return Path(args.config_dir or os.environ.get("COMMSBOT_CONFIG_DIR") or "config")
 
 
+def _demo_config_dir(args: argparse.Namespace) -> Path:
+    """The config to demo with: the one asked for, else ./config, else the shipped example."""
+    from bot.runtime import SHARE_DIR
+
+    chosen = _config_dir(args)
+    explicit = args.config_dir or os.environ.get("COMMSBOT_CONFIG_DIR")
+    if not explicit and not chosen.is_dir() and (SHARE_DIR / "config").is_dir():
+        return SHARE_DIR / "config"
+    return chosen
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bot for real."""
     from bot.logs import configure_logging
@@ -46,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
     try:
-        return run_demo(config_dir=_config_dir(args), out=sys.stdout)
+        return run_demo(config_dir=_demo_config_dir(args), out=sys.stdout)
     except ConfigError as exc:
         print(f"commsbot demo cannot start: {exc}", file=sys.stderr)
         print("Run it from the commsbot checkout or pass --config-dir.", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from bot.web.wsgi import HealthSources, make_wsgi_app
 logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# Where a non-editable install puts the templates and the example configuration.
+SHARE_DIR = Path(sys.prefix) / "share" / "commsbot"
 
 
 class StartupError(Exception):
@@ -42,14 +45,12 @@ class StartupError(Exception):
 
 
 def find_templates_dir() -> Path:
-    """templates/ of the checkout commsbot runs from, else of the working directory."""
-    for candidate in (TEMPLATES_DIR, Path.cwd() / "templates"):
-        if candidate.is_dir():
+    """templates/ of the checkout commsbot runs from, else of the install, else of the cwd."""
+    candidates = (TEMPLATES_DIR, SHARE_DIR / "templates", Path.cwd() / "templates")
+    for candidate in candidates:
+        if (candidate / "slack").is_dir():
             return candidate
-    raise StartupError(
-        f"no templates/ directory at {TEMPLATES_DIR} or in {Path.cwd()}: run commsbot from "
-        "its checkout (pip install -e .) or from a directory holding templates/ and config/"
-    )
+    raise StartupError("no templates/ directory in any of " + ", ".join(str(c) for c in candidates))
 
 
 def load_templates(directory: Path) -> TemplateRenderer:

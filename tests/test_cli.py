@@ -139,3 +139,19 @@ def test_check_config_warns_about_files_it_does_not_read(tmp_path: Path, capsys)
     captured = capsys.readouterr()
     assert "warning:" in captured.err and "rules.yml: not read by commsbot" in captured.err
     assert "OK" in captured.out
+
+
+def test_demo_away_from_a_checkout_uses_the_installed_example(tmp_path: Path, monkeypatch) -> None:
+    import argparse
+
+    from bot import cli, runtime
+
+    share = tmp_path / "share"
+    (share / "config").mkdir(parents=True)
+    monkeypatch.setattr(runtime, "SHARE_DIR", share)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COMMSBOT_CONFIG_DIR", raising=False)
+    args = argparse.Namespace(config_dir=None)
+    assert cli._demo_config_dir(args) == share / "config"
+    (tmp_path / "config").mkdir()
+    assert cli._demo_config_dir(args) == Path("config")
