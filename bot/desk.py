@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.config import DeskConfig
+from bot.core.flagging import parse_flag, post_from_flag
 from bot.core.posts import Category, Post
 from bot.core.routing import RoutingTable, Triage, triage
 from bot.core.templating import TemplateRenderer
@@ -51,6 +52,16 @@ class Desk:
         self.renderer = renderer
         self.routing = routing_table(config)
         self._on_queued = on_queued
+
+    def flag(self, argument: str, *, flagged_by: str, now: datetime) -> Intake:
+        """Take a post a member of staff flagged with `/comms flag <argument>`."""
+        request = parse_flag(
+            argument,
+            accounts=self.config.desk.accounts.keys(),
+            default_account=self.config.desk.default_account,
+        )
+        post = post_from_flag(request, flagged_by=flagged_by, now=now)
+        return self.take(post, now=now, category=request.category)
 
     def report_undeliverable(
         self, *, channel: str, post_key: str | None, error: str, now: datetime

@@ -33,7 +33,18 @@ class AuthorIn(BaseModel):
 
     handle: str = Field(min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=200)
-    followers: int | None = Field(default=None, ge=0)
+    followers: int | None = Field(default=None, ge=0, strict=True)
+
+    @field_validator("handle", "name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        """Names are shown inline: line breaks and control characters cannot fake a layout."""
+        if value is None:
+            return None
+        cleaned = " ".join("".join(c if c.isprintable() else " " for c in value).split())
+        if not cleaned:
+            raise ValueError("must not be blank")
+        return cleaned
 
 
 class PostIn(BaseModel):
@@ -49,6 +60,13 @@ class PostIn(BaseModel):
     url: str | None = Field(default=None, max_length=2000)
     posted_at: AwareDatetime
     kind: Literal["post", "comment", "reply", "direct_message"] = "post"
+
+    @field_validator("posted_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time with a UTC offset, as text")
+        return value
 
     @field_validator("network")
     @classmethod

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +73,7 @@ class Runtime:
     outbox: OutboxWorker
     scheduler: Scheduler
     http: HttpServer
+    listeners: ThreadPoolExecutor
     socket_mode: SocketModeHandler | None = None
     _stopped: bool = False
 
@@ -87,7 +89,12 @@ class Runtime:
         self.scheduler.start()
         self.http.start()
         if self.socket_mode is not None:
-            self.socket_mode.connect()
+            try:
+                self.socket_mode.connect()
+            except (SlackApiError, OSError) as exc:
+                raise StartupError(
+                    f"cannot open Socket Mode with SLACK_APP_TOKEN ({_slack_error(exc)})"
+                ) from None
             logger.info("connected to Slack over Socket Mode")
         config = self.services.config
         for warning in config.warnings:
@@ -111,6 +118,8 @@ class Runtime:
         if self.socket_mode is not None:
             self.socket_mode.close()
         self.http.stop()
+        # Listeners Bolt runs after acknowledging (events) finish before storage closes.
+        self.listeners.shutdown(wait=True)
         self.scheduler.stop()
         if not self.outbox.stop():
             # Closing the store under a send in flight would lose the record of its delivery
@@ -152,11 +161,13 @@ def build_runtime(
             channel=item.channel, post_key=item.post_key, error=error, now=clock()
         )
         services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
+        listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
         app = build_app(
             services,
             client=client,
             signing_secret=settings.signing_secret,
             authorizer=authorizer,
+            listener_executor=listeners,
         )
         scheduler = Scheduler(services)
         socket_mode = None
@@ -186,8 +197,15 @@ def build_runtime(
         outbox=outbox,
         scheduler=scheduler,
         http=http,
+        listeners=listeners,
         socket_mode=socket_mode,
     )
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return str(exc)
 
 
 def _verify_token(client: WebClient, authorizer: BotTokenAuthorizer) -> None:
@@ -214,8 +232,8 @@ def serve(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    runtime.start()
     try:
+        runtime.start()
         stop.wait()
     finally:
         runtime.stop()

@@ -54,11 +54,11 @@ def _unescape_slack(text: str) -> str:
 
 
 def parse_flag(argument: str, *, accounts: Collection[str], default_account: str) -> FlagRequest:
-    """Read `[account] [category] <link and/or text>`.
+    """Read `[account] [category] <link> [text]` or `<text>`.
 
-    The first word picks the account when it names one, the next the category when it names
-    one (otherwise the rules decide). The link, if any, is kept apart from the text, so a
-    link on its own is not mistaken for the post's words.
+    An account or category word counts only when it comes before the link, so the words of
+    a post are never taken for one ("fire alarm going off" is text, not the fire account).
+    The link is kept apart from the text, so a link on its own is not classified on its URL.
     """
     words = _unescape_slack(argument).split()
     if not words:
@@ -67,11 +67,18 @@ def parse_flag(argument: str, *, accounts: Collection[str], default_account: str
             "or `/comms flag <its text>`."
         )
     account = default_account
-    if len(words) > 1 and words[0].lower() in accounts:
-        account = words.pop(0).lower()
     category = None
-    if len(words) > 1 and words[0].lower() in _CATEGORY_WORDS:
-        category = _CATEGORY_WORDS[words.pop(0).lower()]
+    link_at = next((i for i, word in enumerate(words) if _URL.search(word)), None)
+    if link_at is not None and link_at <= 2:
+        keywords = [word.lower() for word in words[:link_at]]
+        if keywords and keywords[0] in accounts:
+            account = keywords.pop(0)
+        if keywords and keywords[0] in _CATEGORY_WORDS:
+            category = _CATEGORY_WORDS[keywords.pop(0)]
+        if not keywords:
+            words = words[link_at:]
+        else:
+            account, category = default_account, None  # not keywords after all
     rest = " ".join(words)
     url = None
     text = rest

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
@@ -17,11 +18,6 @@ from bot.slack.listeners import commands, events
 
 logger = logging.getLogger(__name__)
 
-SORRY = (
-    "Sorry, something went wrong on my side and nothing was changed. "
-    "It has been logged for the team that runs commsbot; please try again in a minute."
-)
-
 
 def build_app(
     services: Services,
@@ -29,6 +25,7 @@ def build_app(
     client: WebClient,
     signing_secret: str | None,
     authorizer: BotTokenAuthorizer | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
     """The Bolt app for commsbot, talking to Slack only through `client`'s settings."""
     # With `authorize`, Bolt gives each request a copy of this client carrying the token the
@@ -43,11 +40,12 @@ def build_app(
         signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=signing_secret is not None,
         logger=_bolt_logger(),
+        listener_executor=listener_executor,
     )
     app.middleware(_handle_each_event_once(services))
     commands.register(app, services)
     events.register(app, services)
-    app.error(_error_handler)
+    app.error(_error_handler(services))
     return app
 
 
@@ -81,16 +79,21 @@ def _handle_each_event_once(services: Services) -> Callable[..., BoltResponse | 
     return handle_each_event_once
 
 
-def _error_handler(
-    error: Exception, request: BoltRequest, response: BoltResponse | None
-) -> BoltResponse | None:
-    """Turn domain errors into a polite private reply; log anything unexpected in full."""
-    if isinstance(error, DeskError):
-        text = str(error)
-    else:
-        logger.error("listener failed", exc_info=(type(error), error, error.__traceback__))
-        text = SORRY
-    if response is None:  # already acknowledged: nobody is waiting for a reply
-        return None
-    body = json.dumps({"response_type": "ephemeral", "text": text})
-    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+def _error_handler(services: Services) -> Callable[..., BoltResponse | None]:
+    """The one error handler: domain errors become a polite private reply; anything
+    unexpected is logged in full and the person is told it failed."""
+
+    def handle_error(
+        error: Exception, request: BoltRequest, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if isinstance(error, DeskError):
+            text = str(error)
+        else:
+            logger.error("listener failed", exc_info=(type(error), error, error.__traceback__))
+            text = services.renderer.render("slack/sorry.j2")
+        if response is None:  # already acknowledged: nobody is waiting for a reply
+            return None
+        body = json.dumps({"response_type": "ephemeral", "text": text})
+        return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+
+    return handle_error

@@ -60,6 +60,8 @@ TEMPLATES = (
     "slack/home_summary.j2",
     "slack/home_routes.j2",
     "slack/undeliverable.j2",
+    "slack/home_header.j2",
+    "slack/sorry.j2",
 )
 
 
@@ -128,9 +130,17 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
 
 
-def help_text(renderer: TemplateRenderer, *, unknown: str | None = None) -> str:
+def help_text(
+    renderer: TemplateRenderer,
+    *,
+    accounts: list[str],
+    default_account: str,
+    unknown: str | None = None,
+) -> str:
     """The `/comms help` text, with a note when the subcommand was not recognised."""
-    return renderer.render("slack/help.j2", unknown=unknown)
+    return renderer.render(
+        "slack/help.j2", unknown=unknown, accounts=accounts, default_account=default_account
+    )
 
 
 def flag_reply(renderer: TemplateRenderer, *, intake: Intake) -> str:
@@ -147,7 +157,10 @@ def flag_reply(renderer: TemplateRenderer, *, intake: Intake) -> str:
 def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, Any]:
     """The App Home tab: how busy the desk is and where each kind of post goes."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "commsbot: social media desk"}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": renderer.render("slack/home_header.j2")},
+        },
         {
             "type": "section",
             "text": _mrkdwn(
@@ -169,13 +182,9 @@ def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, An
                     renderer.render(
                         "slack/home_routes.j2",
                         account_name=name,
+                        # A label of None is the account's `default` route.
                         routes=[
-                            (
-                                CATEGORY_LABELS.get(Category(c), c)
-                                if c != "default"
-                                else "Anything else",
-                                ch,
-                            )
+                            (None if c == "default" else CATEGORY_LABELS[Category(c)], ch)
                             for c, ch in status.routes[key].items()
                         ],
                     )
@@ -189,7 +198,8 @@ def undeliverable_message(
     renderer: TemplateRenderer, *, channel: str, post_key: str | None, error: str
 ) -> Message:
     """The alert that a message could not be delivered to `channel`."""
+    shown_key = post_key.replace("`", "'") if post_key else None  # keep the code span whole
     text = renderer.render(
-        "slack/undeliverable.j2", channel=channel, post_key=post_key, error=error
+        "slack/undeliverable.j2", channel=channel, post_key=shown_key, error=error
     )
-    return text, [{"type": "section", "text": _mrkdwn(text)}]
+    return text, [{"type": "section", "text": _mrkdwn(text, verbatim=True)}]

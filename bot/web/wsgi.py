@@ -38,9 +38,11 @@ def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any])
     return [payload]
 
 
-# A client sending an over-large body is read to the end (up to this much) and thrown away,
-# so it gets the 413 answer rather than a broken connection.
-_DISCARD_LIMIT = 64 * 1024 * 1024
+# A client sending a somewhat over-large body is read to the end and the bytes thrown away,
+# so it gets the 413 answer rather than a broken connection; beyond this, it is cut off.
+_DISCARD_LIMIT = 4 * 1024 * 1024
+# Slack's own requests are small; anything larger at /slack/events is not from Slack.
+SLACK_MAX_BODY = 1024 * 1024
 
 
 def _discard(stream: Any, length: int) -> None:
@@ -102,9 +104,11 @@ def make_wsgi_app(
         healthy = True
         try:
             services.store.check()
+            stats = services.store.outbox_stats(services.clock())
             checks["storage"] = "ok"
-        except StorageError as exc:
+        except (StorageError, OSError, ValueError) as exc:
             checks["storage"] = f"error: {exc}"
+            stats = None
             healthy = False
         for name, running in (
             ("outbox_worker", health.outbox_running()),
@@ -112,12 +116,12 @@ def make_wsgi_app(
         ):
             checks[name] = "running" if running else "stopped"
             healthy = healthy and running
-        stats = services.store.outbox_stats(services.clock())
-        checks["outbox"] = {
-            "pending": stats.pending,
-            "dead": stats.dead,
-            "oldest_pending_seconds": stats.oldest_pending_seconds,
-        }
+        if stats is not None:
+            checks["outbox"] = {
+                "pending": stats.pending,
+                "dead": stats.dead,
+                "oldest_pending_seconds": stats.oldest_pending_seconds,
+            }
         body = {"status": "ok" if healthy else "unhealthy"} | checks
         return _json(start_response, 200 if healthy else 503, body)
 
@@ -136,6 +140,10 @@ def make_wsgi_app(
         method, handler = route
         if environ.get("REQUEST_METHOD") != method:
             return _json(start_response, 405, {"error": "method_not_allowed", "allowed": method})
+        length = environ.get("CONTENT_LENGTH") or ""
+        if path == "/slack/events" and length.isdigit() and int(length) > SLACK_MAX_BODY:
+            _discard(environ["wsgi.input"], int(length))
+            return _json(start_response, 413, {"error": "too_large"})
         try:
             return handler(environ, start_response)
         except Exception:

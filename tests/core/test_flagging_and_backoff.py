@@ -47,6 +47,7 @@ ACCOUNTS = {"council", "fire"}
         ),
         ("someone phoned about the bins", "council", None, Network.OTHER, "unknown"),
         ("fire", "council", None, Network.OTHER, "unknown"),  # a lone account name is text
+        ("fire smoke from the barn", "council", None, Network.OTHER, "unknown"),
     ],
 )
 def test_parse_flag(
@@ -115,8 +116,12 @@ def test_slack_entities_in_command_text_are_decoded() -> None:
     [
         ("urgent https://x.com/a/status/1", "council", Category.URGENT),
         ("fire foi https://x.com/a/status/1 crewing figures", "fire", Category.FOI),
-        ("sar can I see my file", "council", Category.SUBJECT_ACCESS),
-        ("complaint", "council", None),  # a lone word is the text, not a category
+        ("fire https://x.com/a/status/1", "fire", None),
+        # Keywords count only before a link; otherwise they are the post's own words.
+        ("sar can I see my file", "council", None),
+        ("fire alarm going off at the care home", "council", None),
+        ("complaint", "council", None),
+        ("the fire https://x.com/a/status/1", "council", None),
     ],
 )
 def test_a_category_can_be_chosen(argument: str, account: str, category: Category | None) -> None:

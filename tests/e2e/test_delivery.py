@@ -16,9 +16,14 @@ def _texts(fake_slack, channel: str) -> list[str]:
 
 
 def test_rate_limited_delivery_waits_for_retry_after(bot: BotUnderTest, fake_slack) -> None:
+    import time
+
     fake_slack.rate_limit("chat.postMessage", retry_after=1, times=1)
+    started = time.monotonic()
     bot.intake(intake_post("3001"))
     wait_until(lambda: fake_slack.messages(ENQUIRIES), timeout=10, what="delivery after the 429")
+    # The retry waited for Retry-After (1 s), not the configured 0.1 s backoff.
+    assert time.monotonic() - started >= 1.0
     calls = fake_slack.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
 
@@ -73,7 +78,10 @@ def test_nothing_is_lost_when_slack_is_down_across_a_restart(
     wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 3, what="delivery after restart")
     shown = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
     assert all(f"number {n}" in shown[n] for n in range(3))
-    assert second.store.outbox_stats(second.runtime.services.clock()).pending == 0
+    wait_until(
+        lambda: second.store.outbox_stats(second.runtime.services.clock()).pending == 0,
+        what="the outbox to empty",
+    )
     record = second.store.get_post_record("x:3300")
     assert record["delivery"]["channel_id"] == fake_slack.channel_id("comms-enquiries")
 

@@ -46,7 +46,7 @@ def test_accepted_post_is_on_disk_before_the_answer(bot: BotUnderTest, fake_slac
     assert record is not None
     assert record["category"] == "enquiry"
     assert record["channel"] == "#comms-enquiries"
-    assert bot.store.outbox_stats(record and bot.runtime.services.clock()).pending == 1
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).pending == 1
 
 
 def test_bad_signature_is_refused_and_nothing_is_stored(bot: BotUnderTest, fake_slack) -> None:
@@ -171,3 +171,28 @@ def test_a_post_from_a_network_the_account_is_not_on_is_invalid(bot: BotUnderTes
     assert error["field"] == "network"
     assert "'fire' is not on linkedin" in error["message"]
     assert bot.intake(intake_post("2502", account="fire", network="other")).status == 202
+
+
+def test_names_cannot_fake_the_message_layout(bot: BotUnderTest, fake_slack) -> None:
+    post = intake_post(
+        "2601", author={"handle": "bob*\n\n:rotating_light: *Urgent*", "name": "A\tB\x07C"}
+    )
+    assert bot.intake(post).status == 202
+    record = bot.store.get_post_record("x:2601")
+    assert record["author"] == {
+        "handle": "bob* :rotating_light: *Urgent*",
+        "name": "A B C",
+        "followers": None,
+    }
+
+
+def test_posted_at_must_be_iso_text(bot: BotUnderTest) -> None:
+    answer = bot.intake(intake_post("2701", posted_at=1700000000))
+    assert answer.status == 400
+    [error] = answer.json()["results"][0]["errors"]
+    assert error["field"] == "posted_at" and "ISO 8601" in error["message"]
+
+
+def test_oversized_slack_request_is_refused(bot: BotUnderTest) -> None:
+    answer = http_post(f"{bot.url}/slack/events", b"x" * (1024 * 1024 + 1), {})
+    assert answer.status == 413

@@ -148,3 +148,18 @@ def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_pa
         second.communicate(timeout=30)
     shown = [json.dumps(m["blocks"]) for m in fake_slack.messages("#comms-enquiries")]
     assert all(f"({n})" in shown[n] for n in range(3))
+
+
+def test_a_refused_app_token_stops_start_up_with_a_clear_message(
+    fake_slack, config_dir: Path, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = _serve_env(fake_slack, config_dir, tmp_path / "data", port)
+    env.pop("SLACK_SIGNING_SECRET")
+    env["SLACK_APP_TOKEN"] = "xapp-1-refused"
+    fake_slack.fail("apps.connections.open", "invalid_auth")
+    process = _serve(env, tmp_path)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, output
+    assert "cannot open Socket Mode with SLACK_APP_TOKEN (invalid_auth)" in output
+    assert "xapp-1-refused" not in output

@@ -32,8 +32,13 @@ def test_flagging_the_same_link_twice_sends_it_once(bot: BotUnderTest, fake_slac
 
 
 def test_flag_can_name_another_account(bot: BotUnderTest, fake_slack) -> None:
-    answer = bot.command("flag fire how do I get a free home fire safety visit?")
+    answer = bot.command(
+        "flag fire https://www.facebook.com/anyshirefire/posts/1 how do I get a free home fire safety visit?"
+    )
     assert "#fire-enquiries" in answer.json()["text"]
+    # Without a link the words are all the post's own: "fire alarm" is not the fire account.
+    text_only = bot.command("flag fire alarm going off at the care home and nobody is answering")
+    assert "#comms-urgent" in text_only.json()["text"]
 
 
 def test_flag_without_anything_to_flag_explains_how(bot: BotUnderTest, fake_slack) -> None:
@@ -74,9 +79,8 @@ def test_the_same_event_delivered_twice_is_handled_once(bot: BotUnderTest, fake_
 
 
 def test_home_tab_shows_backlog_and_routes(bot: BotUnderTest, fake_slack) -> None:
-    fake_slack.go_down()
+    fake_slack.server_error("chat.postMessage", status=503, times=1000)  # keeps it waiting
     bot.command("flag a post about something")
-    fake_slack.come_up()
     bot.event({"type": "app_home_opened", "user": "U0STAFF02", "tab": "home"}, event_id="Ev0100")
     [call] = fake_slack.wait_for_calls("views.publish", 1)
     view = json.dumps(call.params["view"])
