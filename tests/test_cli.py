@@ -107,10 +107,15 @@ def test_help(argv: list[str], capsys) -> None:
 
 
 def test_readme_commands_are_the_ones_ci_runs() -> None:
+    import re
+
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert ".venv/bin/commsbot demo" in readme
-    assert "python -m pytest" in readme and "python -m pytest" in ci
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    demo, tests = re.findall(r"```sh\n(.+?)\n```", quick_start)
+    assert demo.endswith(".venv/bin/commsbot demo")
+    assert tests.endswith("python -m pytest")
+    assert tests in ci.splitlines()  # CI runs the README's test command, word for word
 
 
 def test_a_broken_template_stops_start_up_naming_it(tmp_path: Path) -> None:
