@@ -290,6 +290,7 @@ class _OutboxFiles:
         self._queued: dict[str, int] = {}
         # channel -> sequence numbers of its waiting (not dead) messages, oldest first.
         self._waiting: dict[str, list[int]] = {}
+        self._dead = 0  # how many dead letters are kept
 
     def _path(self, number: int) -> Path:
         return self.directory / f"{number:08d}.json"
@@ -312,6 +313,8 @@ class _OutboxFiles:
                     self._queued[doc["post_key"]] = doc.doc_id
                 if not doc.get("dead"):
                     self._waiting.setdefault(doc["channel"], []).append(doc.doc_id)
+                else:
+                    self._dead += 1
         if numbers:
             # Numbers already handed out and delivered are not on disk any more; starting at
             # the next file's first number guarantees the sequence never goes back.
@@ -369,9 +372,11 @@ class _OutboxFiles:
     def update(self, seq: int, fields: dict[str, Any]) -> None:
         table = self._existing(seq)
         if table is not None:
+            was_dead = bool(table.get(doc_id=seq).get("dead"))
             table.update(fields, doc_ids=[seq])
-            if fields.get("dead"):
+            if fields.get("dead") and not was_dead:
                 self._stop_waiting(table.get(doc_id=seq)["channel"], seq)
+                self._dead += 1
 
     def remove(self, seq: int) -> None:
         table = self._existing(seq)
@@ -379,11 +384,18 @@ class _OutboxFiles:
             return
         doc = table.get(doc_id=seq)
         table.remove(doc_ids=[seq])
+        if doc.get("dead"):
+            self._dead -= 1
         post_key = doc.get("post_key")
         if post_key is not None and self._queued.get(post_key) == seq:
             del self._queued[post_key]
         self._stop_waiting(doc["channel"], seq)
         self._drop_if_empty(seq // _OUTBOX_PER_FILE)
+
+    def counts(self) -> tuple[int, int]:
+        """(waiting, dead) message counts, without reading the messages."""
+        self._load()
+        return sum(len(seqs) for seqs in self._waiting.values()), self._dead
 
     def heads(self) -> list[Document]:
         """Each channel's oldest waiting message, oldest first, without reading the rest."""
@@ -768,12 +780,13 @@ class Store:
     def outbox_stats(self, now: datetime) -> OutboxStats:
         """Counts of waiting and dead messages and the age of the oldest waiting one."""
         with self.lock:
-            docs = self._outbox.documents()
-        pending = [d for d in docs if not d.get("dead")]
-        oldest = min((_parse(d["queued_at"]) for d in pending), default=None)
+            pending, dead = self._outbox.counts()
+            # Messages queue in time order, so the oldest waiting one is some channel's first.
+            heads = self._outbox.heads()
+        oldest = min((_parse(doc["queued_at"]) for doc in heads), default=None)
         return OutboxStats(
-            pending=len(pending),
-            dead=len(docs) - len(pending),
+            pending=pending,
+            dead=dead,
             oldest_pending_seconds=None if oldest is None else (now - oldest).total_seconds(),
         )
 

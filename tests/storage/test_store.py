@@ -452,3 +452,18 @@ def test_new_directories_are_synced_into_their_parents(tmp_path: Path, monkeypat
     atomic.write_atomically(tmp_path / "posts" / "2026" / "11" / "20" / "10.json", "{}")
     for parent in ("", "posts", "posts/2026", "posts/2026/11", "posts/2026/11/20"):
         assert tmp_path / parent in synced
+
+
+def test_outbox_stats_stay_right_through_deliveries_deaths_and_restarts(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        for n in range(5):
+            accept(store, make_post(str(n)), now=NOW + timedelta(seconds=n))
+        items = store.outbox_items()
+        store.mark_dead(items[0], error="channel_not_found", now=NOW)
+        store.mark_dead(items[0], error="channel_not_found", now=NOW)  # counted once
+        store.mark_delivered(items[1], channel_id="C1", ts="1", now=NOW)
+        stats = store.outbox_stats(NOW + timedelta(seconds=10))
+        assert (stats.pending, stats.dead, stats.oldest_pending_seconds) == (3, 1, 8.0)
+    with Store(tmp_path) as store:
+        stats = store.outbox_stats(NOW + timedelta(seconds=10))
+        assert (stats.pending, stats.dead, stats.oldest_pending_seconds) == (3, 1, 8.0)
