@@ -28,7 +28,7 @@ from bot.config import DeskConfig, load_config
 from bot.core.posts import Author, Classification, Network, Post
 from bot.core.routing import triage
 from bot.core.templating import TemplateRenderer
-from bot.desk import Desk, routing_table
+from bot.desk import Desk
 from bot.runtime import TEMPLATES_DIR
 from bot.storage import Store
 
@@ -60,7 +60,7 @@ def make_post(n: int, *, posted_at: datetime) -> Post:
 
 def history(config: DeskConfig, count: int) -> History:
     """`count` already-handled posts spread over the year before today."""
-    routing = routing_table(config)
+    routing = config.routing
     records = []
     for n in range(count):
         received = NOW - timedelta(days=1 + n % 365, minutes=n % 600)

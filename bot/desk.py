@@ -14,7 +14,7 @@ from typing import Literal
 from bot.config import DeskConfig
 from bot.core.flagging import parse_flag, post_from_flag
 from bot.core.posts import Category, Post
-from bot.core.routing import RoutingTable, Triage, triage
+from bot.core.routing import Triage, triage
 from bot.core.templating import TemplateRenderer
 from bot.slack.messages import routed_post_message, undeliverable_message
 from bot.storage import Store
@@ -27,13 +27,6 @@ class Intake:
     status: Literal["accepted", "duplicate"]
     key: str
     triage: Triage
-
-
-def routing_table(config: DeskConfig) -> RoutingTable:
-    """The routing table described by the desk configuration."""
-    return RoutingTable(
-        routes={key: dict(account.channels) for key, account in config.desk.accounts.items()}
-    )
 
 
 class Desk:
@@ -50,7 +43,7 @@ class Desk:
         self.config = config
         self.store = store
         self.renderer = renderer
-        self.routing = routing_table(config)
+        self.routing = config.routing
         self._on_queued = on_queued
 
     def flag(self, argument: str, *, flagged_by: str, now: datetime) -> Intake:

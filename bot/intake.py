@@ -20,10 +20,10 @@ from pydantic import (
     field_validator,
 )
 
-from bot.core.posts import Author, Kind, Network, Post
+from bot.core.posts import NETWORK_ALIASES, Author, Kind, Network, Post, canonical_network
 from bot.core.text import safe_link_target
 
-_NETWORKS = {n.value for n in Network} | {"twitter"}
+_NETWORKS = {n.value for n in Network}
 
 
 class AuthorIn(BaseModel):
@@ -71,10 +71,12 @@ class PostIn(BaseModel):
     @field_validator("network")
     @classmethod
     def _known_network(cls, value: str) -> str:
-        value = value.lower()
+        value = canonical_network(value)
         if value not in _NETWORKS:
-            raise ValueError(f"must be one of {', '.join(sorted(_NETWORKS))}")
-        return "x" if value == "twitter" else value
+            raise ValueError(
+                f"must be one of {', '.join(sorted(_NETWORKS | NETWORK_ALIASES.keys()))}"
+            )
+        return value
 
     @field_validator("url")
     @classmethod

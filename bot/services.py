@@ -47,5 +47,5 @@ class Services:
             posts_today=self.store.count_posts_between(day_start, day_end),
             outbox=self.store.outbox_stats(now),
             accounts={key: account.name for key, account in accounts.items()},
-            routes={key: dict(account.channels) for key, account in accounts.items()},
+            routes={key: dict(routes) for key, routes in self.desk.routing.routes.items()},
         )

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from bot.config import DeskConfig
 from bot.core.routing import Triage, triage
-from bot.desk import routing_table
 from bot.intake import BodyError, Item, parse_body
 
 # Show a progress bar from this many posts on (and only when stderr is a terminal).
@@ -57,7 +56,7 @@ def run_triage(config: DeskConfig, raw: bytes, *, progress: bool) -> Iterator[Tr
         accounts=config.desk.networks_by_account(),
         max_text_chars=config.desk.intake.max_text_chars,
     )
-    routing = routing_table(config)
+    routing = config.routing
     with Progress(
         TextColumn("triage"),
         BarColumn(),

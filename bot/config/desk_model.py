@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.core.posts import Category, Network
+from bot.core.posts import Category, Network, canonical_network
 
 _CHANNEL = re.compile(r"^(?:[CG][A-Z0-9]{6,}|#[a-z0-9][a-z0-9_-]{0,79})$")
 _ACCOUNT_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -36,7 +36,7 @@ class AccountModel(BaseModel):
     @classmethod
     def _twitter_is_x(cls, value: object) -> object:
         if isinstance(value, list):
-            return ["x" if item == "twitter" else item for item in value]
+            return [canonical_network(item) if isinstance(item, str) else item for item in value]
         return value
 
     @field_validator("channels")
@@ -62,10 +62,6 @@ class AccountModel(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return value
-
-    def channel_for(self, category: Category) -> str:
-        """The channel that handles `category` for this account."""
-        return self.channels.get(category.value) or self.channels["default"]
 
 
 class IntakeModel(BaseModel):

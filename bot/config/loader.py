@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
 from bot.config.rules_model import RulesFile
 from bot.core.classify import Classifier
-from bot.core.posts import Category
+from bot.core.routing import RoutingTable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,9 +61,12 @@ class DeskConfig:
         """The configured account called `key`."""
         return self.desk.accounts[key]
 
-    def channel_for(self, account: str, category: Category) -> str:
-        """Where posts of `category` on `account` are routed."""
-        return self.desk.accounts[account].channel_for(category)
+    @property
+    def routing(self) -> RoutingTable:
+        """Which channel handles each category on each account."""
+        return RoutingTable(
+            routes={key: dict(account.channels) for key, account in self.desk.accounts.items()}
+        )
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:

@@ -7,10 +7,9 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.classify import Rule
-from bot.core.posts import Category, Kind, Network
+from bot.core.posts import Category, Kind, Network, canonical_network
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_NETWORK_ALIASES = {"twitter": Network.X.value}
 
 
 def _check_regexes(patterns: list[str]) -> list[str]:
@@ -63,10 +62,7 @@ class RuleModel(BaseModel):
     @classmethod
     def _network_aliases(cls, value: object) -> object:
         if isinstance(value, list):
-            return [
-                _NETWORK_ALIASES.get(item.lower(), item.lower()) if isinstance(item, str) else item
-                for item in value
-            ]
+            return [canonical_network(item) if isinstance(item, str) else item for item in value]
         return value
 
     @field_validator("accounts")

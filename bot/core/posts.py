@@ -18,6 +18,16 @@ class Network(StrEnum):
     OTHER = "other"
 
 
+# Other names people and tools use for a network.
+NETWORK_ALIASES = {"twitter": Network.X.value}
+
+
+def canonical_network(name: str) -> str:
+    """A network's name as commsbot spells it: lower case, aliases resolved."""
+    lowered = name.strip().lower()
+    return NETWORK_ALIASES.get(lowered, lowered)
+
+
 class Kind(StrEnum):
     """What sort of item the post is on its network."""
 

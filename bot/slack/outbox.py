@@ -10,12 +10,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.backoff import retry_delay
+from bot.services import utcnow
 from bot.slack.client import retry_after_seconds
 from bot.storage import OutboxItem, Store
 
@@ -49,10 +50,6 @@ class Failure:
     permanent: bool = False
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutboxWorker:
     """A background thread that works the outbox; `deliver_due` can also be called directly."""
 
@@ -63,7 +60,7 @@ class OutboxWorker:
         client: WebClient,
         backoff_initial: float,
         backoff_max: float,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         idle_seconds: float = 5.0,
     ) -> None:
         self._store = store

@@ -29,7 +29,7 @@ def test_shipped_config_is_valid_with_two_accounts() -> None:
     config = load_config(CONFIG_DIR)
     assert set(config.desk.accounts) == {"council", "fire"}
     assert config.desk.timezone == "Europe/London"
-    assert config.channel_for("council", Category.FOI) == "#info-governance-foi"
+    assert config.routing.channel_for("council", Category.FOI) == "#info-governance-foi"
     assert config.account("fire").sign_off.startswith("Stay Safe")
 
 

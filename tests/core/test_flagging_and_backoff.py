@@ -132,17 +132,16 @@ def test_a_category_can_be_chosen(argument: str, account: str, category: Categor
 def test_link_only_flags_are_not_classified_on_the_url() -> None:
     from bot.config import load_config
     from bot.core.routing import NO_TEXT_RULE, triage
-    from bot.desk import routing_table
     from tests.conftest import CONFIG_DIR
 
     config = load_config(CONFIG_DIR)
     request = parse_flag("https://x.com/a/status/1", accounts=ACCOUNTS, default_account="council")
     post = post_from_flag(request, flagged_by="U1", now=NOW)
-    result = triage(post, classifier=config.classifier, routing=routing_table(config))
+    result = triage(post, classifier=config.classifier, routing=config.routing)
     assert result.classification.rule == NO_TEXT_RULE
     assert result.classification.flags == ()
     chosen = triage(
-        post, classifier=config.classifier, routing=routing_table(config), category=Category.URGENT
+        post, classifier=config.classifier, routing=config.routing, category=Category.URGENT
     )
     assert chosen.channel == "#comms-urgent"
     assert chosen.classification.rule == "category chosen by the person who flagged it"
