@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.core.posts import Category, Network, canonical_network
+from bot.config.fields import NetworkField
+from bot.core.posts import Category
 
 _CHANNEL = re.compile(r"^(?:[CG][A-Z0-9]{6,}|#[a-z0-9][a-z0-9_-]{0,79})$")
 _ACCOUNT_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -28,16 +29,9 @@ class AccountModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="How the account is shown to staff")
-    networks: list[Network] = Field(min_length=1)
+    networks: list[NetworkField] = Field(min_length=1)
     sign_off: str = Field(min_length=1)
     channels: dict[str, str]
-
-    @field_validator("networks", mode="before")
-    @classmethod
-    def _twitter_is_x(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [canonical_network(item) if isinstance(item, str) else item for item in value]
-        return value
 
     @field_validator("channels")
     @classmethod

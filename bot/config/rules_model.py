@@ -6,8 +6,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.fields import NetworkField
 from bot.core.classify import Rule
-from bot.core.posts import Category, Kind, Network, canonical_network
+from bot.core.posts import Category, Kind
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -36,7 +37,7 @@ class RuleModel(BaseModel):
     regex: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     accounts: list[str] | None = Field(default=None, min_length=1)
-    networks: list[Network] | None = Field(default=None, min_length=1)
+    networks: list[NetworkField] | None = Field(default=None, min_length=1)
     kinds: list[Kind] | None = Field(default=None, min_length=1)
 
     @field_validator("name")
@@ -57,13 +58,6 @@ class RuleModel(BaseModel):
     @classmethod
     def _regexes_compile(cls, value: list[str]) -> list[str]:
         return _check_regexes(value)
-
-    @field_validator("networks", mode="before")
-    @classmethod
-    def _network_aliases(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [canonical_network(item) if isinstance(item, str) else item for item in value]
-        return value
 
     @field_validator("accounts")
     @classmethod
