@@ -1,4 +1,4 @@
-"""The `commsbot` command line: serve, demo, check-config, triage."""
+"""The `commsbot` command line: serve, demo, check-config, triage, templates check."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dotenv import load_dotenv
 
 from bot import __version__
 from bot.config import ConfigError, load_config
+from bot.templates_check import add_templates_command, report_templates
 
 
 def _config_dir(args: argparse.Namespace) -> Path:
@@ -81,7 +82,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{directory}: OK: {len(accounts)} account(s) ({', '.join(accounts)}), "
         f"{len(config.classifier.rules)} classification rule(s)"
     )
-    return 0
+    return report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
     tri.set_defaults(func=cmd_triage)
+
+    add_templates_command(sub)
     return parser
 
 

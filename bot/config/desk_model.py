@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.config.fields import NetworkField
-from bot.core.posts import Category
+from bot.core.posts import Category, Network
+from bot.core.replies import AccountVoice, SignOffStyle
+from bot.core.textlength import X_URL_LENGTH, LengthRule
 
 _CHANNEL = re.compile(r"^(?:[CG][A-Z0-9]{6,}|#[a-z0-9][a-z0-9_-]{0,79})$")
 _ACCOUNT_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -23,6 +25,72 @@ def _check_channel(value: str) -> str:
     return value
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+$", re.IGNORECASE)
+_URL = re.compile(r"^https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?(?:[/?#]\S*)?$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9][0-9 ]{1,18}[0-9]$")
+_LINK_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address (e.g. foi@anyshire.gov.uk)")
+    return value
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is not None and not _URL.match(value):
+        raise ValueError(f"{value!r} is not a web address (e.g. https://www.anyshire.gov.uk/foi)")
+    return value
+
+
+class ContactsModel(BaseModel):
+    """The routes an account's replies send people to; a reply may only use those set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    foi_email: str | None = None
+    foi_form: str | None = None
+    subject_access_email: str | None = None
+    subject_access_form: str | None = None
+    complaints_email: str | None = None
+    complaints_form: str | None = None
+    # Working days within which the complaints team replies, said in acknowledgements.
+    complaints_reply_days: int | None = Field(default=None, ge=1, le=60)
+    press_email: str | None = None
+    press_phone: str | None = None
+    phone: str | None = None
+    out_of_hours_phone: str | None = None
+    emergency_phone: str = "999"
+    non_emergency_phone: str | None = "101"
+    # When the account is watched, as said in replies: "9am to 5pm, Monday to Friday".
+    monitoring_hours: str | None = Field(default=None, min_length=1, max_length=80)
+
+    @field_validator("foi_email", "subject_access_email", "complaints_email", "press_email")
+    @classmethod
+    def _emails(cls, value: str | None) -> str | None:
+        return _check_email(value)
+
+    @field_validator("foi_form", "subject_access_form", "complaints_form")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator(
+        "press_phone", "phone", "out_of_hours_phone", "emergency_phone", "non_emergency_phone"
+    )
+    @classmethod
+    def _phones(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.match(value):
+            raise ValueError(
+                f"{value!r} is not a phone number (digits and spaces, e.g. 0300 123 4567)"
+            )
+        return value
+
+    def configured(self) -> dict[str, str | int]:
+        """The routes that are set, by name."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
 class AccountModel(BaseModel):
     """One of the organisation's own social media accounts."""
 
@@ -30,8 +98,39 @@ class AccountModel(BaseModel):
 
     name: str = Field(min_length=1, description="How the account is shown to staff")
     networks: list[NetworkField] = Field(min_length=1)
+    # Replies end with this text; with `officer_first_name` style, with the approving
+    # officer's first name instead once it is known.
     sign_off: str = Field(min_length=1)
+    sign_off_style: SignOffStyle = SignOffStyle.FIXED
+    contacts: ContactsModel = ContactsModel()
+    # Web pages replies link to, by a name templates use: `links.bins`.
+    links: dict[str, str] = Field(default_factory=dict)
     channels: dict[str, str]
+
+    @field_validator("links")
+    @classmethod
+    def _links_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for key, url in value.items():
+            if not _LINK_KEY.match(key):
+                problems.append(f"{key!r} must be a short lower-case name like council_tax")
+            try:
+                _check_url(url)
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    def voice(self) -> AccountVoice:
+        """How this account speaks in replies."""
+        return AccountVoice(
+            name=self.name,
+            sign_off=self.sign_off,
+            sign_off_style=self.sign_off_style,
+            contacts=self.contacts.configured(),
+            links=dict(self.links),
+        )
 
     @field_validator("channels")
     @classmethod
@@ -76,6 +175,33 @@ class OutboxModel(BaseModel):
     backoff_max_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
+class ReplyLengthModel(BaseModel):
+    """The longest reply each network takes, in characters (X: weighted, URLs count 23)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: int = Field(default=280, ge=1, le=100_000)
+    x_url_length: int = Field(default=X_URL_LENGTH, ge=1, le=100)
+    # A comment on a post; a Facebook post itself may be far longer.
+    facebook: int = Field(default=8000, ge=1, le=100_000)
+    instagram: int = Field(default=2200, ge=1, le=100_000)
+    linkedin: int = Field(default=1250, ge=1, le=100_000)
+    youtube: int = Field(default=10_000, ge=1, le=100_000)
+    # A network commsbot does not know: a cautious limit.
+    other: int = Field(default=1000, ge=1, le=100_000)
+
+    def rules(self) -> dict[Network, LengthRule]:
+        """How each network counts and limits a reply."""
+        found = {
+            network: LengthRule(network=network, limit=getattr(self, network.value))
+            for network in Network
+        }
+        found[Network.X] = LengthRule(
+            network=Network.X, limit=self.x, weighted=True, url_length=self.x_url_length
+        )
+        return found
+
+
 class DeskFile(BaseModel):
     """The whole of `desk.yaml`."""
 
@@ -88,6 +214,7 @@ class DeskFile(BaseModel):
     accounts: dict[str, AccountModel] = Field(min_length=1)
     intake: IntakeModel = IntakeModel()
     outbox: OutboxModel = OutboxModel()
+    reply_length: ReplyLengthModel = ReplyLengthModel()
 
     def networks_by_account(self) -> dict[str, set[str]]:
         """For each account, the networks it is on."""

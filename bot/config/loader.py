@@ -11,14 +11,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
+from bot.config.replies_model import RepliesFile, build_reply_book
 from bot.config.rules_model import RulesFile
 from bot.core.classify import Classifier
+from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
 
 M = TypeVar("M", bound=BaseModel)
 
 DESK_FILE = "desk.yaml"
 RULES_FILE = "rules.yaml"
+# Optional: without it, commsbot suggests no replies.
+REPLIES_FILE = "replies.yaml"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class DeskConfig:
     classifier: Classifier
     directory: Path
     warnings: tuple[str, ...] = ()
+    replies: RepliesFile | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,6 +65,12 @@ class DeskConfig:
     def account(self, key: str) -> AccountModel:
         """The configured account called `key`."""
         return self.desk.accounts[key]
+
+    def reply_book(self, templates_dir: Path) -> ReplyBook | None:
+        """The suggested-replies book over `templates_dir`, or None without replies.yaml."""
+        if self.replies is None:
+            return None
+        return build_reply_book(desk=self.desk, replies=self.replies, templates_dir=templates_dir)
 
     @property
     def routing(self) -> RoutingTable:
@@ -141,16 +152,33 @@ def load_config(directory: Path) -> DeskConfig:
             classifier = Classifier(core_rules, default_category=default_category)
         except ValueError as exc:
             problems.append(Problem(str(rules_path), "rules", str(exc)))
+    replies = _load_replies(directory / REPLIES_FILE, desk, problems)
     if problems or desk is None or classifier is None:
         raise ConfigError(problems)
     return DeskConfig(
-        desk=desk, classifier=classifier, directory=directory, warnings=_stray_files(directory)
+        desk=desk,
+        classifier=classifier,
+        directory=directory,
+        warnings=_stray_files(directory),
+        replies=replies,
     )
+
+
+def _load_replies(path: Path, desk: DeskFile | None, problems: list[Problem]) -> RepliesFile | None:
+    """replies.yaml validated against the desk's accounts, or None when there is none."""
+    if not path.exists():
+        return None
+    data = _read_yaml(path, problems)
+    replies = _validate(RepliesFile, data, path, problems) if data is not None else None
+    if replies is not None and desk is not None:
+        for key, message in replies.unknown_accounts(set(desk.accounts)):
+            problems.append(Problem(str(path), key, message))
+    return replies
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:
     """Config-looking files commsbot does not read (a misnamed rules.yml, say)."""
-    known = {DESK_FILE, RULES_FILE}
+    known = {DESK_FILE, RULES_FILE, REPLIES_FILE}
     stray = sorted(
         path.name
         for pattern in ("*.yaml", "*.yml", "*.toml", "*.json")
@@ -158,6 +186,6 @@ def _stray_files(directory: Path) -> tuple[str, ...]:
         if path.name not in known
     )
     return tuple(
-        f"{directory / name}: not read by commsbot (it reads {DESK_FILE} and {RULES_FILE})"
+        f"{directory / name}: not read by commsbot (it reads {', '.join(sorted(known))})"
         for name in stray
     )
