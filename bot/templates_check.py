@@ -22,7 +22,6 @@ from bot.config import ConfigError, DeskConfig, load_config
 from bot.core.posts import Category, Network
 from bot.core.replies import (
     COMMON,
-    FALLBACK_RULE,
     SHORT_SUFFIX,
     TEMPLATE_SUFFIX,
     Fallback,
@@ -77,6 +76,16 @@ class _Found:
     def __init__(self, everywhere: int) -> None:
         self._places: dict[tuple[Path, int | None, str], list[str]] = {}
         self._everywhere = everywhere
+        # The longest over-length result per file and network, and where it showed.
+        self._over: dict[tuple[Path, Network], tuple[int, int, str, list[str]]] = {}
+
+    def over(
+        self, file: Path, network: Network, *, length: int, limit: int, advice: str, where: str
+    ) -> None:
+        worst, _, _, places = self._over.get((file, network), (0, limit, advice, []))
+        if where not in places:
+            places.append(where)
+        self._over[(file, network)] = (max(worst, length), limit, advice, places)
 
     def add(self, file: Path, message: str, *, line: int | None = None, where: str = "") -> None:
         places = self._places.setdefault((file, line, message), [])
@@ -84,6 +93,14 @@ class _Found:
             places.append(where)
 
     def problems(self) -> list[TemplateProblem]:
+        """Each problem once, over-length results last."""
+        places = dict(self._places)
+        for (file, network), (length, limit, advice, where) in self._over.items():
+            message = (
+                f"over the {network.value} limit: {length} of {limit} characters at the "
+                f"longest, {length - limit} too many: {advice}"
+            )
+            places[(file, None, message)] = where
         return [
             TemplateProblem(
                 file=file,
@@ -91,11 +108,11 @@ class _Found:
                 line=line,
                 where=(
                     ("every account on every network",)
-                    if len(places) == self._everywhere > 1
-                    else _grouped(places)
+                    if len(found_at) == self._everywhere > 1
+                    else _grouped(found_at)
                 ),
             )
-            for (file, line, message), places in self._places.items()
+            for (file, line, message), found_at in places.items()
         ]
 
 
@@ -178,10 +195,12 @@ def _render_all(
             else:
                 file = book.file(account, name)
                 advice = f"shorten it or add a short form {name}{SHORT_SUFFIX}{TEMPLATE_SUFFIX}"
-            found.add(
+            found.over(
                 file,
-                f"over the {network.value} limit: {suggestion.length} of {suggestion.limit} "
-                f"characters, {suggestion.over_by} too many: {advice}",
+                network,
+                length=suggestion.length,
+                limit=suggestion.limit,
+                advice=advice,
                 where=where,
             )
 
@@ -219,7 +238,10 @@ def _check_rules(
                 deletion_reason=reason,
             )
             candidates = book.choose(situation)
-            if not candidates or candidates[0].rule == FALLBACK_RULE:
+            explaining = {
+                rule.name for rule in book.table.rules if reason in (rule.deletion_reasons or ())
+            }
+            if not candidates or candidates[0].rule not in explaining:
                 found.add(
                     rules_file,
                     f"deletion reason {reason!r}: no rule with a template for {account!r} "
