@@ -201,7 +201,7 @@ class AccountVoice:
 
 
 def _check_single_name(value: str | None, what: str) -> None:
-    if value is not None and not first_name(value) == value:
+    if value is not None and not (_FIRST_NAME.match(value) and len(value) <= _MAX_NAME):
         raise ValueError(f"{what} must be one first name, not {value!r}")
 
 
@@ -235,7 +235,8 @@ def first_name(display_name: str | None, *, handle: str | None = None) -> str | 
     """The first name in a display name, or None when it does not plainly start with one.
 
     Never the full name or the handle: "Sam Jones" gives "Sam"; "Dr Patel", "binwatch2024",
-    a display name equal to the handle, or one with symbols or emoji gives None.
+    a single lower-case word ("binwatcher"), a display name equal to the handle, or one
+    with symbols or emoji gives None.
     """
     if not display_name:
         return None
@@ -247,7 +248,9 @@ def first_name(display_name: str | None, *, handle: str | None = None) -> str | 
         return None
     if word.lower().rstrip(".") in _TITLES:
         return None
-    if handle and len(words) == 1 and word.lower() == handle.lstrip("@").lower():
+    if len(words) == 1 and (
+        word.islower() or (handle and word.lower() == handle.lstrip("@").lower())
+    ):
         return None
     return word
 

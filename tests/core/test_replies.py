@@ -311,7 +311,7 @@ def test_public_text_cannot_inject_template_syntax(book: ReplyBook) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["Sam Jones", "@sam", "{{ config }}", "Sam\nJones", "https://evil.example", "Dr"],
+    ["Sam Jones", "@sam", "{{ config }}", "Sam\nJones", "https://evil.example", "", "x" * 25],
 )
 def test_a_reply_context_takes_one_first_name_only(name: str) -> None:
     with pytest.raises(ValueError, match="one first name"):
@@ -335,6 +335,8 @@ def test_a_reply_context_needs_aware_datetimes() -> None:
         ("Mrs. Smith", None, None),
         ("A Resident", None, None),  # an initial is not a name to greet
         ("binwatch2024", None, None),
+        ("binwatcher", None, None),  # one lower-case word: more likely a handle
+        ("sam jones", None, "sam"),
         ("resident_one", "@resident_one", None),
         ("Sammy", "@Sammy", None),  # the display name is the handle
         ("🌈 Sam", None, None),
