@@ -301,6 +301,16 @@ class Fitted:
     fallback: Fallback | None
     full_length: int | None
 
+    @property
+    def fits(self) -> bool:
+        """Whether the text is within the limit."""
+        return self.length <= self.limit
+
+    @property
+    def over_by(self) -> int:
+        """How many characters must be cut for the text to fit (0 when it fits)."""
+        return max(0, self.length - self.limit)
+
 
 def fit(*, name: str, full: str, short: str | None, rule: LengthRule) -> Fitted:
     """The form of a reply to offer on `rule`'s network: the full form if it fits, else the

@@ -458,7 +458,7 @@ def test_fit(
     fitted = fit(name="t", full=full, short=short, rule=X_RULE)
     assert (fitted.template, fitted.fallback) == (template, fallback)
     assert fitted.text == (text if text is not None else full)
-    assert max(0, fitted.length - fitted.limit) == over_by
+    assert fitted.over_by == over_by and fitted.fits is (over_by == 0)
 
 
 def test_foi_suggestion_uses_the_short_form_on_x_and_the_full_one_elsewhere(
