@@ -31,6 +31,11 @@ def _check_key(value: str, what: str) -> str:
     return value
 
 
+def _any_of(values: list | None) -> frozenset | None:
+    """The values a condition accepts; None when the condition is not given."""
+    return None if values is None else frozenset(values)
+
+
 TemplateName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
 CategoryList = Annotated[list[Category], BeforeValidator(_listed), Field(min_length=1)]
 NetworkList = Annotated[list[NetworkField], BeforeValidator(_listed), Field(min_length=1)]
@@ -78,19 +83,15 @@ class ChoiceRuleModel(BaseModel):
     def to_core(self) -> ChoiceRule:
         """The core rule this entry describes."""
         when = self.when
-
-        def chosen(values: list | None) -> frozenset | None:
-            return None if values is None else frozenset(values)
-
         return ChoiceRule(
             name=self.name,
             why=self.why,
             templates=tuple(self.use),
-            categories=chosen(when.category),
-            topics=chosen(when.topic),
-            networks=chosen(when.network),
-            accounts=chosen(when.account),
-            deletion_reasons=chosen(when.deletion_reason),
+            categories=_any_of(when.category),
+            topics=_any_of(when.topic),
+            networks=_any_of(when.network),
+            accounts=_any_of(when.account),
+            deletion_reasons=_any_of(when.deletion_reason),
             out_of_hours=when.out_of_hours,
             personal_data=when.personal_data,
             direct_message=when.direct_message,
