@@ -1,4 +1,4 @@
-"""The `commsbot` command line: serve, demo, check-config, triage."""
+"""The `commsbot` command line: serve, demo, check-config, triage, deadline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot import __version__
+from bot import __version__, deadline_command
 from bot.config import ConfigError, load_config
 
 
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
     tri.set_defaults(func=cmd_triage)
+
+    deadline_command.add_parser(sub, config_dir=_config_dir)
     return parser
 
 
