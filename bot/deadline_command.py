@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -57,14 +58,20 @@ def cmd_deadline(
     except (ConfigError, StartupError) as exc:
         print(f"commsbot deadline: {exc}", file=sys.stderr)
         return 2
-    return deadline_command(
-        config,
-        kind=args.kind,
-        received=args.received,
-        templates=templates,
-        out=sys.stdout,
-        err=sys.stderr,
-    )
+    try:
+        return deadline_command(
+            config,
+            kind=args.kind,
+            received=args.received,
+            templates=templates,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except BrokenPipeError:
+        # The reader stopped early (`| head -1` for the due moment alone): that is fine.
+        # Point stdout at nothing so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def deadline_command(
@@ -78,10 +85,9 @@ def deadline_command(
     except ValueError as exc:
         print(f"commsbot deadline: {exc}", file=err)
         return 2
-    print(deadline.due_local(config.zone).isoformat(), file=out)
-    print(
-        explain(config, deadline=deadline, date_only=when.date_only, templates=templates), file=out
-    )
+    explanation = explain(config, deadline=deadline, date_only=when.date_only, templates=templates)
+    out.write(f"{deadline.due_local(config.zone).isoformat()}\n{explanation}\n")
+    out.flush()
     return 0
 
 
