@@ -275,6 +275,15 @@ class DeadlinesFile(BaseModel):
             for kind, unit in _STATUTORY_UNITS.items()
             if kind in value and value[kind].unit is not unit
         ]
+        problems += [
+            f"{kind} can be at most {int(limit.amount)} {limit.unit.value} (the statutory "
+            "limit); a shorter target is allowed"
+            for kind, limit in DEFAULT_RULES.items()
+            if kind in _STATUTORY_UNITS
+            and kind in value
+            and value[kind].unit is limit.unit
+            and value[kind].amount > limit.amount
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return value

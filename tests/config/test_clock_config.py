@@ -101,6 +101,7 @@ calendar:
     - {date: 2026-08-31, reason: worked here}
 deadlines:
   media: {unit: working_hours, amount: 4}
+  eir: {unit: statutory_working_days, amount: 15}   # a shorter target than the law's
 foi:
   treat_closed_day_receipt_as_next_working_day: true
 reminders:
@@ -119,6 +120,7 @@ reminders:
     assert not calendar.is_working_day(date(2026, 12, 24))
     assert calendar.is_working_day(date(2026, 8, 31))
     assert clocks.rule_for("media") == DeadlineRule(Unit.WORKING_HOURS, 4)
+    assert clocks.rule_for("eir") == DeadlineRule(Unit.STATUTORY_WORKING_DAYS, 15)
     assert clocks.rule_for("foi") == DEFAULT_RULES["foi"]  # untouched kinds keep defaults
     assert clocks.rules.receipt_on_closed_day_is_next_working_day is True
     assert clocks.reminder_policy("media").out_of_hours
@@ -171,6 +173,10 @@ foi:
         (
             "deadlines:\n  foi: {unit: working_days, amount: 20}\n",
             "deadlines: foi must use unit statutory_working_days (the law sets how it is counted)",
+        ),
+        (
+            "deadlines:\n  subject_access: {unit: calendar_months, amount: 3}\n",
+            "deadlines: subject_access can be at most 1 calendar_months (the statutory limit)",
         ),
         (
             "deadlines:\n  theme: {unit: working_days, amount: 1.5}\n",
