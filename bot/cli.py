@@ -1,4 +1,4 @@
-"""The `commsbot` command line: serve, demo, check-config, triage, templates check."""
+"""The `commsbot` command line: serve, demo, check-config, triage, templates, deadline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot import __version__
+from bot import __version__, deadline_command
 from bot.config import ConfigError, load_config
 from bot.templates_check import add_templates_command, report_templates
 
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     tri.set_defaults(func=cmd_triage)
 
     add_templates_command(sub)
+    deadline_command.add_parser(sub, config_dir=_config_dir)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -10,10 +10,15 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.config.deadlines_model import DeadlinesFile
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
+from bot.config.officers_model import OfficersFile
 from bot.config.replies_model import RepliesFile, build_reply_book
 from bot.config.rules_model import RulesFile
+from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
+from bot.core.clocks import Clocks
+from bot.core.escalation import EscalationSetup
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
 
@@ -23,6 +28,9 @@ DESK_FILE = "desk.yaml"
 RULES_FILE = "rules.yaml"
 # Optional: without it, commsbot suggests no replies.
 REPLIES_FILE = "replies.yaml"
+DEADLINES_FILE = "deadlines.yaml"
+OFFICERS_FILE = "officers.yaml"
+KNOWN_FILES = (DESK_FILE, RULES_FILE, DEADLINES_FILE, OFFICERS_FILE, REPLIES_FILE)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,12 @@ class DeskConfig:
     directory: Path
     warnings: tuple[str, ...] = ()
     replies: RepliesFile | None = None
+    # Working calendar, deadline rules and reminders (deadlines.yaml; defaults without it).
+    clocks: Clocks = field(
+        default_factory=lambda: Clocks(WorkingCalendar(ZoneInfo("Europe/London")))
+    )
+    # Officers and escalation policies (officers.yaml; none without it).
+    escalation: EscalationSetup = field(default_factory=EscalationSetup)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -114,7 +128,11 @@ def _validate(model: type[M], data: Any, path: Path, problems: list[Problem]) ->
 
 
 def load_config(directory: Path) -> DeskConfig:
-    """Read desk.yaml and rules.yaml from `directory`; raise ConfigError listing every problem."""
+    """Read the config files in `directory`; raise ConfigError listing every problem.
+
+    desk.yaml and rules.yaml are required; deadlines.yaml and officers.yaml are optional
+    (built-in working hours and deadlines; no escalation to named officers).
+    """
     directory = Path(directory)
     problems: list[Problem] = []
     if not directory.is_dir():
@@ -153,14 +171,21 @@ def load_config(directory: Path) -> DeskConfig:
         except ValueError as exc:
             problems.append(Problem(str(rules_path), "rules", str(exc)))
     replies = _load_replies(directory / REPLIES_FILE, desk, problems)
-    if problems or desk is None or classifier is None:
+    zone = ZoneInfo(desk.timezone) if desk is not None else ZoneInfo("Europe/London")
+    warnings: list[str] = []
+    clocks = _load_clocks(directory / DEADLINES_FILE, zone, problems, warnings)
+    rule_names = {rule.name for rule in rules.rules} if rules is not None else None
+    escalation = _load_escalation(directory / OFFICERS_FILE, rule_names, problems, warnings)
+    if problems or desk is None or classifier is None or clocks is None or escalation is None:
         raise ConfigError(problems)
     return DeskConfig(
         desk=desk,
         classifier=classifier,
         directory=directory,
-        warnings=_stray_files(directory),
+        warnings=(*warnings, *_stray_files(directory)),
         replies=replies,
+        clocks=clocks,
+        escalation=escalation,
     )
 
 
@@ -176,9 +201,51 @@ def _load_replies(path: Path, desk: DeskFile | None, problems: list[Problem]) ->
     return replies
 
 
+def _load_clocks(
+    path: Path, zone: ZoneInfo, problems: list[Problem], warnings: list[str]
+) -> Clocks | None:
+    """The desk's clocks from deadlines.yaml, or the built-in defaults when it is absent."""
+    if not path.exists():
+        warnings.append(
+            f"{path}: not found; using the built-in working hours (09:00-17:00 Mon-Fri, "
+            "UK bank holidays) and deadlines"
+        )
+        return DeadlinesFile().to_core(zone)
+    data = _read_yaml(path, problems)
+    model = _validate(DeadlinesFile, data, path, problems) if data is not None else None
+    return model.to_core(zone) if model is not None else None
+
+
+def _load_escalation(
+    path: Path, rule_names: set[str] | None, problems: list[Problem], warnings: list[str]
+) -> EscalationSetup | None:
+    """Officers and escalation policies from officers.yaml; none when it is absent."""
+    if not path.exists():
+        warnings.append(f"{path}: not found; nothing is escalated to named officers")
+        return EscalationSetup()
+    data = _read_yaml(path, problems)
+    model = _validate(OfficersFile, data, path, problems) if data is not None else None
+    if model is None:
+        return None
+    found = [Problem(str(path), key, message) for key, message in model.reference_problems()]
+    if rule_names is not None:
+        for index, trigger in enumerate(model.intake):
+            for rule in trigger.rules:
+                if rule not in rule_names:
+                    found.append(
+                        Problem(
+                            str(path),
+                            f"intake.{index}.rules",
+                            f"no classification rule called {rule!r} in {RULES_FILE}",
+                        )
+                    )
+    problems.extend(found)
+    return None if found else model.to_core()
+
+
 def _stray_files(directory: Path) -> tuple[str, ...]:
     """Config-looking files commsbot does not read (a misnamed rules.yml, say)."""
-    known = {DESK_FILE, RULES_FILE, REPLIES_FILE}
+    known = set(KNOWN_FILES)
     stray = sorted(
         path.name
         for pattern in ("*.yaml", "*.yml", "*.toml", "*.json")
@@ -186,6 +253,6 @@ def _stray_files(directory: Path) -> tuple[str, ...]:
         if path.name not in known
     )
     return tuple(
-        f"{directory / name}: not read by commsbot (it reads {', '.join(sorted(known))})"
+        f"{directory / name}: not read by commsbot (it reads {', '.join(KNOWN_FILES)})"
         for name in stray
     )

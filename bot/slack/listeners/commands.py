@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot.services import Services
+from bot.slack.deadline_messages import foi_due_reply
 from bot.slack.ids import Command
 from bot.slack.messages import flag_reply, help_text
 
@@ -19,6 +20,10 @@ def register(app: App, services: Services) -> None:
         if subcommand.lower() == "flag":
             intake = desk.flag(argument, flagged_by=command["user_id"], now=services.clock())
             text = flag_reply(services.renderer, intake=intake)
+        elif subcommand.lower() == "foi-due":
+            text = foi_due_reply(
+                services.renderer, config=desk.config, argument=argument, now=services.clock()
+            )
         else:
             text = help_text(
                 services.renderer,
