@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -11,8 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
-from bot.config.rules_model import RulesFile
+from bot.config.rules_model import RulesFile, yaml_lines
 from bot.core.classify import Classifier
+from bot.core.opinion import SecondOpinionPolicy
 from bot.core.routing import RoutingTable
 
 M = TypeVar("M", bound=BaseModel)
@@ -51,6 +52,7 @@ class DeskConfig:
     classifier: Classifier
     directory: Path
     warnings: tuple[str, ...] = ()
+    second_opinion: SecondOpinionPolicy = field(default_factory=SecondOpinionPolicy)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -65,7 +67,9 @@ class DeskConfig:
     def routing(self) -> RoutingTable:
         """Which channel handles each category on each account."""
         return RoutingTable(
-            routes={key: dict(account.channels) for key, account in self.desk.accounts.items()}
+            routes={key: dict(account.channels) for key, account in self.desk.accounts.items()},
+            round_the_clock=frozenset(self.desk.round_the_clock.channels),
+            duty_channel=self.desk.round_the_clock.duty_channel,
         )
 
 
@@ -91,15 +95,37 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     return data
 
 
-def _validate(model: type[M], data: Any, path: Path, problems: list[Problem]) -> M | None:
+def _validate(
+    model: type[M],
+    data: Any,
+    path: Path,
+    problems: list[Problem],
+    *,
+    lines: dict[str, dict[Any, int]] | None = None,
+) -> M | None:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"lines": lines or {}})
     except ValidationError as exc:
         for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
+            key = _key(error["loc"], data, lines or {})
             message = error["msg"].removeprefix("Value error, ")
             problems.append(Problem(str(path), key, message))
         return None
+
+
+def _key(loc: tuple[Any, ...], data: Any, lines: dict[str, dict[Any, int]]) -> str:
+    """A problem's key: a rule is named with its line in the file, not its position."""
+    parts = [str(part) for part in loc]
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = data.get("rules") if isinstance(data, dict) else None
+        entry = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        line = lines.get("rules", {}).get(loc[1])
+        label = f"rule {name!r}" if isinstance(name, str) else f"rule #{loc[1] + 1}"
+        if line:
+            label += f" (line {line})"
+        parts = [label, *parts[2:]]
+    return ".".join(parts)
 
 
 def load_config(directory: Path) -> DeskConfig:
@@ -120,9 +146,12 @@ def load_config(directory: Path) -> DeskConfig:
         if problem:
             problems.append(Problem(str(desk_path), "default_account", problem))
     rules = (
-        _validate(RulesFile, rules_data, rules_path, problems) if rules_data is not None else None
+        _validate(RulesFile, rules_data, rules_path, problems, lines=_lines_of(rules_path))
+        if rules_data is not None
+        else None
     )
     classifier = None
+    rules_lines = _lines_of(rules_path)
     if rules is not None:
         if desk is not None:
             for index, rule in enumerate(rules.rules):
@@ -131,7 +160,7 @@ def load_config(directory: Path) -> DeskConfig:
                         problems.append(
                             Problem(
                                 str(rules_path),
-                                f"rules.{index}.accounts",
+                                _key(("rules", index, "accounts"), rules_data, rules_lines),
                                 f"unknown account {account!r} "
                                 f"(desk.yaml has {', '.join(sorted(desk.accounts))})",
                             )
@@ -144,8 +173,20 @@ def load_config(directory: Path) -> DeskConfig:
     if problems or desk is None or classifier is None:
         raise ConfigError(problems)
     return DeskConfig(
-        desk=desk, classifier=classifier, directory=directory, warnings=_stray_files(directory)
+        desk=desk,
+        classifier=classifier,
+        directory=directory,
+        warnings=_stray_files(directory),
+        second_opinion=rules.second_opinion.to_core() if rules else SecondOpinionPolicy(),
     )
+
+
+def _lines_of(path: Path) -> dict[str, dict[Any, int]]:
+    """Where each rule and concept starts in a YAML file (empty if it cannot be read)."""
+    try:
+        return yaml_lines(path.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:

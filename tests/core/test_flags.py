@@ -8,7 +8,7 @@ from bot.core.flags import detect_flags
 from bot.core.posts import Flag, FlagHit
 
 EMAIL = "email address"
-PHONE = "UK phone number"
+PHONE = "phone number"
 CARD = "payment card number"
 POSTCODE = "postcode"
 STREET = "street address"
