@@ -270,7 +270,7 @@ class RulesFile(BaseModel):
                     f"concept {name!r}{_where('concept', name, info)}: name must be lowercase-kebab"
                 )
         try:
-            self.resolved_concepts()
+            self.resolved_concepts(lines=((info.context or {}).get("lines") or {}).get("concepts"))
         except ValueError as exc:
             problems.append(str(exc))
         known = set(self.concepts)
@@ -286,9 +286,13 @@ class RulesFile(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
-    def resolved_concepts(self) -> dict[str, list[str]]:
+    def resolved_concepts(self, *, lines: dict[str, int] | None = None) -> dict[str, list[str]]:
         """Every concept's terms, with `@concept` references expanded; ValueError on loops."""
         resolved: dict[str, list[str]] = {}
+
+        def where(name: str) -> str:
+            line = (lines or {}).get(name)
+            return f" (line {line})" if line else ""
 
         def resolve(name: str, trail: tuple[str, ...]) -> list[str]:
             if name in resolved:
@@ -298,12 +302,14 @@ class RulesFile(BaseModel):
                     f"concepts refer to each other in a loop: {' -> '.join((*trail, name))}"
                 )
             if name not in self.concepts:
-                raise ValueError(f"concept {trail[-1]!r} names unknown concept @{name}")
+                raise ValueError(
+                    f"concept {trail[-1]!r}{where(trail[-1])} names unknown concept @{name}"
+                )
             source = self.concepts[name]
             try:
                 raw = source.terms() if isinstance(source, WordListConcept) else source
             except ValueError as exc:
-                raise ValueError(f"concept {name!r}: {exc}") from None
+                raise ValueError(f"concept {name!r}{where(name)}: {exc}") from None
             terms: list[str] = []
             for term in raw:
                 if term.startswith(CONCEPT_PREFIX):
@@ -311,7 +317,7 @@ class RulesFile(BaseModel):
                 elif term.strip():
                     terms.append(term)
                 else:
-                    raise ValueError(f"concept {name!r}: terms must not be blank")
+                    raise ValueError(f"concept {name!r}{where(name)}: terms must not be blank")
             resolved[name] = terms
             return terms
 
