@@ -146,7 +146,11 @@ class _PatternReader:
         self.at = 0
 
     def peek(self) -> str:
-        return self.source[self.at] if self.at < len(self.source) else ""
+        """The next character, or "\\0" at the end (never a syntax character)."""
+        return self.source[self.at] if self.at < len(self.source) else "\0"
+
+    def at_end(self) -> bool:
+        return self.at >= len(self.source)
 
     def take(self) -> str:
         char = self.peek()
@@ -162,7 +166,7 @@ class _PatternReader:
 
     def sequence(self) -> list[_Node]:
         items: list[_Node] = []
-        while self.peek() and self.peek() not in "|)":
+        while not self.at_end() and self.peek() not in "|)":
             atom = self.atom()
             items.append(self.quantified(atom))
         return items
@@ -201,7 +205,7 @@ class _PatternReader:
                 return ("other", None)
             if escaped in _LITERAL_ESCAPES:
                 return ("lit", _LITERAL_ESCAPES[escaped])
-            if escaped.isalnum() or not escaped:
+            if escaped.isalnum() or self.at > len(self.source):
                 raise _Unknown(escaped)  # back-references, \x.., \u.., \N{...}
             return ("lit", escaped)
         if char in ".^$":
@@ -215,7 +219,7 @@ class _PatternReader:
             self.take()
         while True:
             char = self.take()
-            if not char:
+            if char == "\0" and self.at > len(self.source):
                 raise _Unknown("unterminated class")
             if char == "\\":
                 self.take()
@@ -432,7 +436,7 @@ def _near(
     for a in firsts:
         for b in seconds:
             gap = b.first - a.last - 1 if b.first > a.last else a.first - b.last - 1
-            if (a.first <= b.last and b.first <= a.last) or gap < within:
+            if (a.first <= b.last and b.first <= a.last) or gap <= within:
                 return min(a.start, b.start), max(a.end, b.end)
     return None
 
@@ -513,7 +517,7 @@ class Classifier:
             return Classification(
                 category=self.default_category,
                 rule=(
-                    f"no rule was sure; {rule.name} suggests {rule.category.value} "
+                    f"{rule.name}: not sure, suggests {rule.category.value} "
                     f'(matched "{_quote(matched)}")'
                 ),
                 flags=flags,
