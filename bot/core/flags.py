@@ -210,13 +210,7 @@ _DETECTORS = (
     _Detector(Flag.PERSONAL_DATA, "payment card number", _CARD, _is_card, min_digits=13),
     _Detector(Flag.PERSONAL_DATA, "bank sort code and account number", _BANK, min_digits=14),
     _Detector(Flag.PERSONAL_DATA, "bank account (IBAN)", _IBAN, _is_iban, min_digits=10),
-    _Detector(
-        Flag.PERSONAL_DATA,
-        "National Insurance number",
-        _NINO,
-        min_digits=6,
-        hint=_LETTER_DIGIT.search,
-    ),
+    _Detector(Flag.PERSONAL_DATA, "National Insurance number", _NINO, min_digits=6),
     _Detector(
         Flag.PERSONAL_DATA, "NHS number", _NHS, _is_nhs, min_digits=10, hint=_NHS_WORD.search
     ),
@@ -252,7 +246,7 @@ def detect_flags(text: str) -> tuple[FlagHit, ...]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Found:
     """Where a piece of personal data is in a text, and what kind it is."""
 
