@@ -165,11 +165,14 @@ def test_demo_away_from_a_checkout_uses_the_installed_example(tmp_path: Path, mo
 # --- evaluate, train, and triage streaming -------------------------------------------------
 
 LABELLED = [
-    intake_post("e1", text="How much did the council spend on consultants last year?") | {"label": "foi"},
+    intake_post("e1", text="How much did the council spend on consultants last year?")
+    | {"label": "foi"},
     intake_post("e2", text="When does the tip open on Sunday?") | {"label": "enquiry"},
-    intake_post("e3", text="i cant do this anymore, going to the bridge tonight") | {"label": "urgent"},
+    intake_post("e3", text="i cant do this anymore, going to the bridge tonight")
+    | {"label": "urgent"},
     intake_post("e4", text="Thanks to the crews, heroes!") | {"label": "urgent"},
-    intake_post("e5", text="Why are you spending millions on a logo, madness") | {"label": "general", "tags": ["opinion"]},
+    intake_post("e5", text="Why are you spending millions on a logo, madness")
+    | {"label": "general", "tags": ["opinion"]},
 ]
 
 
@@ -177,7 +180,9 @@ def _labelled_file(tmp_path: Path) -> Path:
     return _posts_file(tmp_path, [json.dumps(row) for row in LABELLED])
 
 
-def test_evaluate_reports_precision_recall_confusion_and_worst_misses(tmp_path: Path, capsys) -> None:
+def test_evaluate_reports_precision_recall_confusion_and_worst_misses(
+    tmp_path: Path, capsys
+) -> None:
     path = _labelled_file(tmp_path)
     assert main(["--config-dir", str(CONFIG_DIR), "evaluate", "--no-model", str(path)]) == 0
     out = capsys.readouterr().out
@@ -196,7 +201,12 @@ def test_evaluate_json_for_machines_and_summary_without_texts(tmp_path: Path, ca
     assert main([*argv, str(path)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["posts"] == 5 and data["figures"]["urgent_recall"] == 0.5
-    assert data["per_category"]["foi"] == {"precision": 1.0, "recall": 1.0, "support": 1, "predicted": 1}
+    assert data["per_category"]["foi"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "support": 1,
+        "predicted": 1,
+    }
     assert data["confusion"]["urgent"]["general"] == 1
     assert data["targets"]["opinion_or_criticism_to_moderation"]["met"] is True
     assert data["worst_misses"][0]["text"].startswith("Thanks")
@@ -263,9 +273,16 @@ def test_triage_table_is_printed_as_it_goes_with_a_summary(tmp_path: Path, capsy
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [("", "input is empty"), ("[", "no closing ]"), ("[]", "the array is empty"), ("[{}, oops]", "item 2")],
+    [
+        ("", "input is empty"),
+        ("[", "no closing ]"),
+        ("[]", "the array is empty"),
+        ("[{}, oops]", "item 2"),
+    ],
 )
-def test_triage_explains_input_it_cannot_read(tmp_path: Path, capsys, body: str, message: str) -> None:
+def test_triage_explains_input_it_cannot_read(
+    tmp_path: Path, capsys, body: str, message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(body)
     assert main(["--config-dir", str(CONFIG_DIR), "triage", "--no-model", str(path)]) == 1

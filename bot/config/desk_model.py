@@ -86,6 +86,9 @@ class RoundTheClockModel(BaseModel):
     channels: list[str] = Field(default_factory=list)
     # Where an urgent post ALSO goes when its account's urgent channel is not watched 24/7.
     duty_channel: str | None = None
+    # Send posts no rule was sure of (which may hide a risk the rules missed) to the duty
+    # channel too, when their own channel is not watched 24/7.
+    unsorted_to_duty: bool = False
 
     @field_validator("channels")
     @classmethod
@@ -178,6 +181,8 @@ class DeskFile(BaseModel):
             if (channel := account.channels.get("urgent") or account.channels.get("default"))
             and channel not in watched
         ]
+        if self.round_the_clock.unsorted_to_duty and duty is None:
+            raise ValueError("round_the_clock.unsorted_to_duty needs round_the_clock.duty_channel")
         if unwatched and duty is None:
             raise ValueError(
                 f"urgent posts of {', '.join(unwatched)} would wait in a channel nobody watches "

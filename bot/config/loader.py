@@ -70,6 +70,7 @@ class DeskConfig:
             routes={key: dict(account.channels) for key, account in self.desk.accounts.items()},
             round_the_clock=frozenset(self.desk.round_the_clock.channels),
             duty_channel=self.desk.round_the_clock.duty_channel,
+            unsorted_to_duty=self.desk.round_the_clock.unsorted_to_duty,
         )
 
 

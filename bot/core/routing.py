@@ -27,6 +27,7 @@ class RoutingTable:
     routes: Mapping[str, Mapping[str, str]]
     round_the_clock: frozenset[str] = field(default=frozenset())
     duty_channel: str | None = None
+    unsorted_to_duty: bool = False
 
     def channel_for(self, account: str, category: Category) -> str:
         """The channel that handles `category` on `account`."""
@@ -44,8 +45,11 @@ class RoutingTable:
 
     def also_for(self, category: Category, channel: str) -> tuple[str, ...]:
         """Channels that must also see a post of `category` routed to `channel`."""
+        watched_category = category is Category.URGENT or (
+            self.unsorted_to_duty and category is Category.UNSORTED
+        )
         if (
-            category is Category.URGENT
+            watched_category
             and channel not in self.round_the_clock
             and self.duty_channel is not None
             and self.duty_channel != channel

@@ -129,3 +129,14 @@ def test_a_category_chosen_by_a_person_is_not_second_guessed() -> None:
         policy=POLICY,
     )
     assert result.classification.category is GEN and result.classification.opinion is None
+
+
+def test_unsorted_posts_can_also_go_to_the_duty_channel() -> None:
+    cautious = RoutingTable(
+        routes=ROUTES.routes,
+        round_the_clock=ROUTES.round_the_clock,
+        duty_channel="#duty",
+        unsorted_to_duty=True,
+    )
+    assert cautious.also_for(UNSORTED, "#enquiries") == ("#duty",)
+    assert ROUTES.also_for(UNSORTED, "#enquiries") == ()
