@@ -118,6 +118,7 @@ class _PostText:
     folded: str
     literals: frozenset[str]
     hits: dict[int, list[_Hit]]  # term set -> its matches, in text order
+    patterns: frozenset[_Pattern]  # the patterns whose first, cheapest check passes
 
 
 # --- Regexes: a prefilter read from the pattern itself --------------------------------------
@@ -359,6 +360,11 @@ class _Pattern:
     def could_match(self, literals: frozenset[str]) -> bool:
         return all(not need.isdisjoint(literals) for need in self.needs)
 
+    @property
+    def first_need(self) -> frozenset[str]:
+        """Literals of which a post must contain at least one (empty: no requirement)."""
+        return self.needs[0] if self.needs else frozenset()
+
 
 def _compile(rule_name: str, pattern: str) -> re.Pattern[str]:
     try:
@@ -410,7 +416,7 @@ class _CompiledRule:
             if span is not None:
                 return post.text[span[0] : span[1]]
         for pattern in self.patterns:
-            if pattern.could_match(post.literals):
+            if pattern in post.patterns and pattern.could_match(post.literals):
                 found = pattern.regex.search(post.text)
                 if found is not None:
                     return found.group(0)
@@ -451,18 +457,26 @@ class Classifier:
         self.default_category = default_category
         self._sets: dict[frozenset[tuple[str, ...]], _TermSet] = {}
         self._compiled = tuple(_CompiledRule(rule, self._term_set) for rule in self.rules)
-        # First token -> the (phrase, term set) pairs that start with it.
-        self._by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        # One-word terms by their word, longer ones by their first two tokens.
+        self._single: dict[str, list[int]] = {}
+        self._by_pair: dict[tuple[str, str], list[tuple[tuple[str, ...], int]]] = {}
         for term_set in self._sets.values():
             for phrase in term_set.phrases:
-                self._by_first.setdefault(phrase[0], []).append((phrase, term_set.ident))
+                if len(phrase) == 1:
+                    self._single.setdefault(phrase[0], []).append(term_set.ident)
+                else:
+                    pair = (phrase[0], phrase[1])
+                    self._by_pair.setdefault(pair, []).append((phrase, term_set.ident))
+        patterns = [pattern for compiled in self._compiled for pattern in compiled.patterns]
         self._scanner = _LiteralScanner(
-            literal
-            for compiled in self._compiled
-            for pattern in compiled.patterns
-            for need in pattern.needs
-            for literal in need
+            literal for pattern in patterns for need in pattern.needs for literal in need
         )
+        # Which patterns each literal can wake; patterns that need none always run.
+        self._by_literal: dict[str, set[_Pattern]] = {}
+        for pattern in patterns:
+            for literal in pattern.first_need:
+                self._by_literal.setdefault(literal, set()).add(pattern)
+        self._always = frozenset(p for p in patterns if not p.first_need)
 
     def _term_set(self, terms: Sequence[str]) -> _TermSet:
         phrases = frozenset(phrase for phrase in map(tokens_of, terms) if phrase)
@@ -477,19 +491,36 @@ class Classifier:
         matches = list(_TOKEN.finditer(folded))
         tokens = [m.group(0) for m in matches]
         hits: dict[int, list[_Hit]] = {}
-        by_first = self._by_first
+        single, by_pair = self._single, self._by_pair
+        count = len(tokens)
         for index, token in enumerate(tokens):
-            starting = by_first.get(token)
+            idents = single.get(token)
+            if idents is not None:
+                match = matches[index]
+                hit = _Hit(index, index, match.start(), match.end())
+                for ident in idents:
+                    hits.setdefault(ident, []).append(hit)
+            if index + 1 == count:
+                break
+            starting = by_pair.get((token, tokens[index + 1]))
             if starting is None:
                 continue
             for phrase, ident in starting:
                 last = index + len(phrase) - 1
-                if tuple(tokens[index : last + 1]) == phrase:
+                if last < count and tuple(tokens[index : last + 1]) == phrase:
                     hit = _Hit(index, last, matches[index].start(), matches[last].end())
                     hits.setdefault(ident, []).append(hit)
         words = {token for token in tokens if _WORD.match(token)}
+        literals = self._scanner.scan(folded, words)
+        patterns = set(self._always)
+        for literal in literals & self._by_literal.keys():
+            patterns |= self._by_literal[literal]
         return _PostText(
-            text=text, folded=folded, literals=self._scanner.scan(folded, words), hits=hits
+            text=text,
+            folded=folded,
+            literals=literals,
+            hits=hits,
+            patterns=frozenset(patterns),
         )
 
     def classify(self, post: Post) -> Classification:

@@ -68,8 +68,9 @@ class LinearModel:
         scores = list(self.intercept)
         for row, value in known:
             scaled = value / norm
-            for index in range(len(scores)):
-                scores[index] += scaled * row[index + 1]
+            scores = [
+                score + scaled * weight for score, weight in zip(scores, row[1:], strict=True)
+            ]
         top = max(scores)
         exps = [math.exp(score - top) for score in scores]
         total = sum(exps)
