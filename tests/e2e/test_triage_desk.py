@@ -95,3 +95,15 @@ def test_the_second_opinion_raises_a_post_and_says_so(bot: BotUnderTest, fake_sl
     wait_until(lambda: fake_slack.messages("#comms-urgent"), what="the raised post")
     [shown] = _shown(fake_slack, "#comms-urgent")
     assert "Raised by the second opinion" in shown and "93%" in shown
+
+
+def test_the_bot_refuses_to_start_with_a_damaged_model(start_bot, tmp_path: Path) -> None:
+    import pytest
+
+    from bot.learning import ModelError
+
+    data_dir = tmp_path / "damaged"
+    (data_dir / "model").mkdir(parents=True)
+    (data_dir / "model" / "second_opinion.json").write_text('{"format": "other"}')
+    with pytest.raises(ModelError, match=r"second_opinion\.json: not a commsbot model"):
+        start_bot(data_dir=data_dir)
