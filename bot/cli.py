@@ -1,4 +1,5 @@
-"""The `commsbot` command line: serve, demo, check-config, triage, templates, deadline."""
+"""The `commsbot` command line: serve, demo, check-config, triage, evaluate, train, templates,
+deadline."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def _demo_config_dir(args: argparse.Namespace) -> Path:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bot for real."""
+    from bot.learning import ModelError
     from bot.logs import configure_logging
     from bot.runtime import StartupError, serve
     from bot.settings import SettingsError, load_settings
@@ -50,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"commsbot cannot start: {exc}", file=sys.stderr)
     except (StorageError, StartupError, OSError) as exc:
         print(f"commsbot cannot start: {exc}", file=sys.stderr)
+    except ModelError as exc:
+        print(f"commsbot cannot start: {exc} (train it again with commsbot train)", file=sys.stderr)
     return 2
 
 
@@ -85,28 +89,146 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
 
 
-def cmd_triage(args: argparse.Namespace) -> int:
-    """Dry-run classification and routing on a file of posts."""
-    from bot.triage import triage_command
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "data_dir", None) or os.environ.get("COMMSBOT_DATA_DIR") or "data")
+
+
+def _second_opinion(args: argparse.Namespace):  # -> LinearModel | None
+    """The model `--model` names, none with `--no-model`, else the data directory's if any."""
+    from bot.learning.model import load_model, load_second_opinion
+
+    if args.no_model:
+        return None
+    if args.model:
+        path = Path(args.model)
+        model = load_model(path) if path.is_file() else load_second_opinion(path)
+        if model is None:
+            raise FileNotFoundError(f"no trained model in {path} (run commsbot train)")
+    else:
+        model = load_second_opinion(_data_dir(args))
+    if model is not None:
+        info = model.info
+        print(
+            f"second opinion: model trained {info.trained_at:%Y-%m-%d %H:%M} UTC "
+            f"on {info.corpus_size} posts",
+            file=sys.stderr,
+        )
+    return model
+
+
+def _open_input(name: str):  # -> tuple[IO[bytes], int | None] | None
+    """The input file (or stdin for -) and its size, or None after saying why not."""
+    if name == "-":
+        return sys.stdin.buffer, None
+    try:
+        source = open(name, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        print(f"cannot read {name}: {exc.strerror}", file=sys.stderr)
+        return None
+    return source, os.fstat(source.fileno()).st_size
+
+
+def _config_and_model(args: argparse.Namespace):  # -> tuple[DeskConfig, model] | None
+    from bot.learning import ModelError
 
     try:
         config = load_config(_config_dir(args))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
-    if args.file == "-":
-        return triage_command(
-            config, sys.stdin.buffer, output_format=args.format, out=sys.stdout, err=sys.stderr
-        )
+        return None
     try:
-        source = open(args.file, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return config, _second_opinion(args)
+    except (ModelError, FileNotFoundError) as exc:
+        print(f"cannot use the model: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    """Dry-run classification and routing on a file of posts."""
+    from bot.triage import triage_command
+
+    loaded = _config_and_model(args)
+    if loaded is None:
         return 2
-    with source:
+    config, model = loaded
+    opened = _open_input(args.file)
+    if opened is None:
+        return 2
+    source, size = opened
+    try:
         return triage_command(
-            config, source, output_format=args.format, out=sys.stdout, err=sys.stderr
+            config,
+            source,
+            output_format=args.format,
+            out=sys.stdout,
+            err=sys.stderr,
+            second_opinion=model,
+            total_bytes=size,
         )
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score triage on a labelled corpus."""
+    from bot.evaluate import evaluate_command
+
+    loaded = _config_and_model(args)
+    if loaded is None:
+        return 2
+    config, model = loaded
+    opened = _open_input(args.file)
+    if opened is None:
+        return 2
+    source, _ = opened
+    try:
+        return evaluate_command(
+            config,
+            source,
+            output_format=args.format,
+            out=sys.stdout,
+            err=sys.stderr,
+            second_opinion=model,
+            keep_misses=0 if args.summary else args.misses,
+            texts=not (args.no_texts or args.summary),
+        )
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the second opinion and store it in the data directory."""
+    from datetime import UTC, datetime
+
+    from bot.learning.train import TrainingError, save_model, train_from
+
+    data_dir = _data_dir(args)
+    try:
+        model = train_from(
+            data_dir,
+            now=datetime.now(UTC),
+            corpus=Path(args.corpus) if args.corpus else None,
+        )
+    except (TrainingError, OSError) as exc:
+        print(f"cannot train: {exc}", file=sys.stderr)
+        return 1
+    path = save_model(model, data_dir)
+    sources = ", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in model.info.sources.items())
+    print(f"trained on {model.info.corpus_size} labelled posts ({sources}); saved to {path}")
+    return 0
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--model",
+        help="a trained model file, or a data directory holding one "
+        "(default: the model in $COMMSBOT_DATA_DIR, if trained)",
+    )
+    group.add_argument("--no-model", action="store_true", help="rules alone, no second opinion")
+    parser.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,10 +255,32 @@ def build_parser() -> argparse.ArgumentParser:
     tri = sub.add_parser("triage", help="dry-run classification and routing on a file of posts")
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
+    _model_options(tri)
     tri.set_defaults(func=cmd_triage)
 
     add_templates_command(sub)
     deadline_command.add_parser(sub, config_dir=_config_dir)
+    ev = sub.add_parser(
+        "evaluate", help="score triage on labelled posts: precision, recall, confusion, misses"
+    )
+    ev.add_argument("file", help="labelled posts (each with a `label`), JSON array or NDJSON")
+    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--misses", type=int, default=10, help="how many worst misses to list")
+    ev.add_argument("--no-texts", action="store_true", help="list misses without post texts")
+    ev.add_argument(
+        "--summary",
+        action="store_true",
+        help="figures only, no misses or texts (for a held-out set)",
+    )
+    _model_options(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    tr = sub.add_parser(
+        "train", help="train the second opinion on the shipped corpus and the desk's corrections"
+    )
+    tr.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
+    tr.add_argument("--corpus", help="a labelled corpus to train on instead of the shipped one")
+    tr.set_defaults(func=cmd_train)
     return parser
 
 

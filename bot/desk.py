@@ -13,9 +13,11 @@ from typing import Literal
 
 from bot.config import DeskConfig
 from bot.core.flagging import parse_flag, post_from_flag
+from bot.core.opinion import SecondOpinion
 from bot.core.posts import Category, Post
 from bot.core.routing import Triage, triage
 from bot.core.templating import TemplateRenderer
+from bot.learning import load_second_opinion
 from bot.slack.messages import routed_post_message, undeliverable_message
 from bot.storage import Store
 
@@ -39,12 +41,18 @@ class Desk:
         store: Store,
         renderer: TemplateRenderer,
         on_queued: Callable[[], None] = lambda: None,
+        second_opinion: SecondOpinion | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.renderer = renderer
         self.routing = config.routing
         self._on_queued = on_queued
+        # The model `commsbot train` stored in the data directory, if any: the bot starts
+        # without one.
+        self.second_opinion = (
+            second_opinion if second_opinion is not None else load_second_opinion(store.data_dir)
+        )
 
     def flag(self, argument: str, *, flagged_by: str, now: datetime) -> Intake:
         """Take a post a member of staff flagged with `/comms flag <argument>`."""
@@ -72,19 +80,43 @@ class Desk:
     def triage(self, post: Post, *, category: Category | None = None) -> Triage:
         """Classify and route a post without storing anything."""
         return triage(
-            post, classifier=self.config.classifier, routing=self.routing, category=category
+            post,
+            classifier=self.config.classifier,
+            routing=self.routing,
+            category=category,
+            second_opinion=self.second_opinion,
+            policy=self.config.second_opinion,
         )
 
     def take(self, post: Post, *, now: datetime, category: Category | None = None) -> Intake:
         """Accept a post: on disk with its queued Slack message before this returns."""
         result = self.triage(post, category=category)
+        desk = self.config.desk
+        breaches = None
+        if result.classification.category is Category.MODERATION:
+            # Counted once per post, so a repeat or a retry after a crash adds nothing.
+            breaches = self.store.record_breach(
+                account=post.account, author=post.author.handle, post_key=post.key, now=now
+            )
         message = routed_post_message(
             self.renderer,
             post=post,
             classification=result.classification,
             account_name=self.config.account(post.account).name,
             zone=self.config.zone,
+            mask_personal_data_in_text=desk.personal_data.mask_in_slack,
+            channel=result.channel,
+            also=result.also,
+            breaches=breaches,
+            suggest_block_after=desk.moderation.suggest_block_after,
         )
+        if result.also and self.store.get_post_record(post.key) is None:
+            # Risk to life also goes where someone watches at night. Queued before the post
+            # is accepted: a crash in between sends this copy again rather than never.
+            for channel in result.also:
+                self.store.queue_message(
+                    channel=channel, text=message[0], blocks=message[1], now=now
+                )
         outcome = self.store.accept_post(
             post, result.classification, channel=result.channel, message=message, now=now
         )

@@ -1,7 +1,12 @@
-"""`commsbot triage`: a dry run of classification and routing over a file of posts."""
+"""`commsbot triage`: a dry run of classification and routing over a file of posts.
+
+Input is streamed: one post is read, triaged and printed at a time, so memory stays flat
+however long the file (NDJSON line by line, a JSON array element by element).
+"""
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -9,16 +14,159 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.config import DeskConfig
+from bot.core.opinion import SecondOpinion
 from bot.core.routing import Triage, triage
-from bot.intake import BodyError, Item, parse_body
+from bot.intake import BodyError, FieldError, Item, validate_item
 
-# Show a progress bar from this many posts on (and only when stderr is a terminal).
-PROGRESS_FROM = 500
+# Show a progress bar for inputs from this many bytes on (and only when stderr is a terminal).
+PROGRESS_FROM_BYTES = 256 * 1024
+_CHUNK = 64 * 1024
+_WHOLE_LIMIT = 1024 * 1024
+# Widths of the table's columns; longer values are cut with "…" (the rule is never cut).
+_COLUMNS = (("where", 11), ("id", 22), ("account", 8), ("category", 14), ("channel", 22))
+_FLAGS_WIDTH = 24
+
+
+@dataclass(frozen=True)
+class Record:
+    """One item of an input file before validation: where it was and what it held."""
+
+    index: int
+    line: int | None
+    data: Any
+    error: str | None = None
+
+
+class _CountingReader:
+    """Reads a binary stream in chunks and counts the bytes read, for the progress bar."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self.consumed = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def read_text(self) -> str | None:
+        """The next chunk as text, or None at the end."""
+        chunk = self._source.read(_CHUNK)
+        self.consumed += len(chunk)
+        try:
+            if not chunk:
+                tail = self._decoder.decode(b"", final=True)
+                return tail or None
+            return self._decoder.decode(chunk)
+        except UnicodeDecodeError:
+            raise BodyError(f"input is not UTF-8 text (near byte {self.consumed})") from None
+
+
+def iter_records(reader: _CountingReader) -> Iterator[Record]:
+    """The items of a JSON array, a single JSON object, or NDJSON, one at a time.
+
+    An input that fits in the first megabyte is first tried as one JSON document, so a
+    single post written over several lines is read as one; anything longer is streamed.
+    """
+    buffer = ""
+    at_end = False
+    while len(buffer) < _WHOLE_LIMIT:
+        text = reader.read_text()
+        if text is None:
+            at_end = True
+            break
+        buffer += text
+    if not buffer.strip():
+        raise BodyError("input is empty: give one post, a JSON array of posts, or NDJSON")
+    stripped = buffer.strip()
+    if at_end and stripped.startswith("{"):
+        try:
+            whole = json.loads(stripped)
+        except json.JSONDecodeError:
+            pass
+        else:
+            yield Record(index=0, line=1, data=whole)
+            return
+    if stripped.startswith("["):
+        yield from _array_records(reader, buffer.lstrip()[1:], at_end=at_end)
+    else:
+        yield from _line_records(reader, buffer, at_end=at_end)
+
+
+def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+    decoder = json.JSONDecoder()
+    index = 0
+    expect_item = True
+    while True:
+        buffer = buffer.lstrip()
+        while not buffer and not at_end:
+            text = reader.read_text()
+            at_end = text is None
+            buffer = (text or "").lstrip()
+        if not buffer:
+            raise BodyError("input starts like a JSON array but is not valid JSON (no closing ])")
+        if buffer[0] == "]" and (index == 0 or not expect_item):
+            if index == 0:
+                raise BodyError("the array is empty: nothing to triage")
+            return
+        if not expect_item:
+            if buffer[0] != ",":
+                raise BodyError(f"input is not a valid JSON array (after item {index})")
+            buffer, expect_item = buffer[1:], True
+            continue
+        try:
+            data, end = decoder.raw_decode(buffer)
+        except json.JSONDecodeError:
+            text = None if at_end else reader.read_text()
+            if text is None:
+                raise BodyError(
+                    f"input starts like a JSON array but item {index + 1} is not valid JSON"
+                ) from None
+            buffer += text
+            continue
+        yield Record(index=index, line=None, data=data)
+        index += 1
+        buffer, expect_item = buffer[end:], False
+
+
+def _line_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+    number = 0
+    pending = buffer
+    while True:
+        lines = pending.split("\n")
+        pending = lines.pop()
+        text = None if at_end else reader.read_text()
+        if text is None:
+            at_end = True
+            lines.append(pending)
+            pending = ""
+        else:
+            pending += text
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                error = f"not valid JSON: {exc.msg} at column {exc.colno}"
+                yield Record(number - 1, number, None, error)
+                continue
+            yield Record(number - 1, number, data)
+        if at_end and not pending:
+            return
+
+
+def validated(record: Record, config: DeskConfig) -> Item:
+    """The record checked as a post in the intake format."""
+    if record.error is not None:
+        return Item(record.index, record.line, errors=(FieldError("", record.error),))
+    return validate_item(
+        record.data,
+        index=record.index,
+        line=record.line,
+        accounts=config.desk.networks_by_account(),
+        max_text_chars=config.desk.intake.max_text_chars,
+    )
 
 
 @dataclass(frozen=True)
@@ -32,15 +180,25 @@ class TriageRow:
         """The `--format jsonl` line for this post."""
         assert self.result is not None
         post, classification = self.result.post, self.result.classification
+        opinion = classification.opinion
         return {
             "id": post.id,
             "network": post.network.value,
             "account": post.account,
             "category": classification.category.value,
             "channel": self.result.channel,
+            "also": list(self.result.also),
             "theme": None,
             "flags": classification.flag_names,
             "rule": classification.rule,
+            "second_opinion": (
+                None
+                if opinion is None
+                else {
+                    "category": opinion.category.value,
+                    "confidence": round(opinion.confidence, 3),
+                }
+            ),
         }
 
 
@@ -49,42 +207,76 @@ def where(item: Item) -> str:
     return f"line {item.line}" if item.line is not None else f"item {item.index + 1}"
 
 
-def run_triage(config: DeskConfig, raw: bytes, *, progress: bool) -> Iterator[TriageRow]:
-    """Classify and route every post in `raw` (JSON array or NDJSON), yielding in input order."""
-    items = parse_body(
-        raw,
-        accounts=config.desk.networks_by_account(),
-        max_text_chars=config.desk.intake.max_text_chars,
-    )
+def run_triage(
+    config: DeskConfig,
+    source: IO[bytes],
+    *,
+    progress: bool,
+    second_opinion: SecondOpinion | None = None,
+    total_bytes: int | None = None,
+) -> Iterator[TriageRow]:
+    """Classify and route every post in `source`, yielding in input order as it is read."""
+    reader = _CountingReader(source)
     routing = config.routing
     with Progress(
         TextColumn("triage"),
         BarColumn(),
-        MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-        disable=not progress or len(items) < PROGRESS_FROM,
+        disable=not progress or total_bytes is None or total_bytes < PROGRESS_FROM_BYTES,
     ) as bar:
-        task = bar.add_task("triage", total=len(items))
-        for item in items:
+        task = bar.add_task("triage", total=total_bytes)
+        for record in iter_records(reader):
+            item = validated(record, config)
             result = None
             if item.post is not None:
-                result = triage(item.post, classifier=config.classifier, routing=routing)
-            bar.advance(task)
+                result = triage(
+                    item.post,
+                    classifier=config.classifier,
+                    routing=routing,
+                    second_opinion=second_opinion,
+                    policy=config.second_opinion,
+                )
+            bar.update(task, completed=reader.consumed)
             yield TriageRow(item, result)
 
 
+def _cell(value: str, width: int) -> str:
+    shown = "".join(char if char.isprintable() else " " for char in value)
+    if len(shown) > width:
+        shown = shown[: width - 1] + "…"
+    return shown.ljust(width)
+
+
+def _table_line(cells: list[str], flags: str, rule: str) -> str:
+    parts = [_cell(value, width) for value, (_, width) in zip(cells, _COLUMNS, strict=True)]
+    return " ".join([*parts, _cell(flags, _FLAGS_WIDTH), rule]).rstrip()
+
+
 def triage_command(
-    config: DeskConfig, source: IO[bytes], *, output_format: str, out: IO[str], err: IO[str]
+    config: DeskConfig,
+    source: IO[bytes],
+    *,
+    output_format: str,
+    out: IO[str],
+    err: IO[str],
+    second_opinion: SecondOpinion | None = None,
+    total_bytes: int | None = None,
 ) -> int:
-    """Run the dry run and print it; exit status 1 if any post was invalid."""
+    """Run the dry run and print it as it goes; exit status 1 if any post was invalid."""
+    stderr_console = Console(file=err)
+    invalid = 0
+    counts: Counter[str] = Counter()
+    header = False
     try:
-        raw = source.read()
-        stderr_console = Console(file=err)
-        rows = run_triage(config, raw, progress=stderr_console.is_terminal)
-        invalid = 0
-        table_rows: list[TriageRow] = []
+        rows = run_triage(
+            config,
+            source,
+            progress=stderr_console.is_terminal,
+            second_opinion=second_opinion,
+            total_bytes=total_bytes,
+        )
         for row in rows:
             if row.result is None:
                 invalid += 1
@@ -92,38 +284,24 @@ def triage_command(
                     field = f"{error.field}: " if error.field else ""
                     print(f"{where(row.item)}: {field}{error.message}", file=err)
                 continue
+            data = row.as_json()
+            counts[data["category"]] += 1
             if output_format == "jsonl":
-                print(json.dumps(row.as_json(), ensure_ascii=False), file=out)
-            else:
-                table_rows.append(row)
+                print(json.dumps(data, ensure_ascii=False), file=out)
+                continue
+            if not header:
+                titles = [title for title, _ in _COLUMNS]
+                print(_table_line(titles, "flags", "rule"), file=out)
+                header = True
+            channels = ", ".join([data["channel"], *data["also"]])
+            cells = [where(row.item), data["id"], data["account"], data["category"], channels]
+            print(_table_line(cells, ", ".join(data["flags"]), data["rule"]), file=out)
     except BodyError as exc:
         print(f"error: {exc}", file=err)
         return 1
     if output_format == "table":
-        _print_table(table_rows, out=out)
+        summary = ", ".join(f"{category}: {n}" for category, n in counts.most_common())
+        print(f"Triaged {counts.total()} post(s). By category: {summary or 'nothing'}", file=out)
     if invalid:
         print(f"{invalid} invalid post(s) skipped; the rest were triaged", file=err)
     return 1 if invalid else 0
-
-
-def _print_table(rows: list[TriageRow], *, out: IO[str]) -> None:
-    console = Console(file=out, width=max(Console(file=out).width, 120))
-    table = Table(title=f"Dry-run triage of {len(rows)} post(s)", show_lines=False)
-    for heading in ("where", "id", "account", "category", "channel", "flags", "rule"):
-        table.add_column(heading, overflow="fold")
-    for row in rows:
-        data = row.as_json()
-        # Values come from the input file: escape them so rich shows them literally.
-        table.add_row(
-            where(row.item),
-            escape(data["id"]),
-            escape(data["account"]),
-            data["category"],
-            escape(data["channel"]),
-            ", ".join(data["flags"]),
-            escape(data["rule"]),
-        )
-    console.print(table)
-    counts = Counter(row.as_json()["category"] for row in rows)
-    summary = ", ".join(f"{category}: {n}" for category, n in counts.most_common())
-    console.print(f"By category: {summary or 'nothing'}")

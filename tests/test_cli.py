@@ -160,3 +160,130 @@ def test_demo_away_from_a_checkout_uses_the_installed_example(tmp_path: Path, mo
     assert cli._demo_config_dir(args) == share / "config"
     (tmp_path / "config").mkdir()
     assert cli._demo_config_dir(args) == Path("config")
+
+
+# --- evaluate, train, and triage streaming -------------------------------------------------
+
+LABELLED = [
+    intake_post("e1", text="How much did the council spend on consultants last year?")
+    | {"label": "foi"},
+    intake_post("e2", text="When does the tip open on Sunday?") | {"label": "enquiry"},
+    intake_post("e3", text="i cant do this anymore, going to the bridge tonight")
+    | {"label": "urgent"},
+    intake_post("e4", text="Thanks to the crews, heroes!") | {"label": "urgent"},
+    intake_post("e5", text="Why are you spending millions on a logo, madness")
+    | {"label": "general", "tags": ["opinion"]},
+]
+
+
+def _labelled_file(tmp_path: Path) -> Path:
+    return _posts_file(tmp_path, [json.dumps(row) for row in LABELLED])
+
+
+def test_evaluate_reports_precision_recall_confusion_and_worst_misses(
+    tmp_path: Path, capsys
+) -> None:
+    path = _labelled_file(tmp_path)
+    assert main(["--config-dir", str(CONFIG_DIR), "evaluate", "--no-model", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "5 labelled post(s), 4 routed to their label" in out
+    assert "urgent_recall" in out and "MISSED" in out
+    assert "Confusion (rows: label, columns: routed to)" in out
+    # The worst miss is the missed urgent post, with the rule that fired and its text.
+    misses = out.split("Worst misses:")[1]
+    assert "e4: urgent routed as general (thanks-and-praise" in misses
+    assert "Thanks to the crews" in misses
+
+
+def test_evaluate_json_for_machines_and_summary_without_texts(tmp_path: Path, capsys) -> None:
+    path = _labelled_file(tmp_path)
+    argv = ["--config-dir", str(CONFIG_DIR), "evaluate", "--no-model", "--format", "json"]
+    assert main([*argv, str(path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["posts"] == 5 and data["figures"]["urgent_recall"] == 0.5
+    assert data["per_category"]["foi"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "support": 1,
+        "predicted": 1,
+    }
+    assert data["confusion"]["urgent"]["general"] == 1
+    assert data["targets"]["opinion_or_criticism_to_moderation"]["met"] is True
+    assert data["worst_misses"][0]["text"].startswith("Thanks")
+    assert main([*argv, "--summary", str(path)]) == 0
+    summary = capsys.readouterr().out
+    assert json.loads(summary)["worst_misses"] == []
+    assert "Thanks" not in summary and "bridge" not in summary
+    assert main([*argv, "--no-texts", str(path)]) == 0
+    no_texts = json.loads(capsys.readouterr().out)
+    assert no_texts["worst_misses"] and all("text" not in m for m in no_texts["worst_misses"])
+
+
+def test_train_stores_a_model_that_triage_then_uses(tmp_path: Path, capsys) -> None:
+    data_dir = tmp_path / "data"
+    assert main(["train", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "trained on" in out and "shipped corpus:" in out and "desk labels: 0" in out
+    stored = json.loads((data_dir / "model" / "second_opinion.json").read_text())
+    assert stored["corpus_size"] >= 500 and stored["trained_at"]
+    path = _posts_file(tmp_path, [json.dumps(intake_post("1", text="what a lovely day"))])
+    argv = ["--config-dir", str(CONFIG_DIR), "triage", "--format", "jsonl"]
+    assert main([*argv, "--data-dir", str(data_dir), str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "second opinion: model trained" in captured.err
+    assert "second_opinion" in json.loads(captured.out)
+
+
+def test_a_damaged_model_is_named_and_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "second_opinion.json").write_text("{oops")
+    path = _posts_file(tmp_path, [json.dumps(intake_post("1"))])
+    argv = ["--config-dir", str(CONFIG_DIR), "triage", "--data-dir", str(tmp_path), str(path)]
+    assert main(argv) == 2
+    assert "second_opinion.json: not valid JSON" in capsys.readouterr().err
+
+
+def test_triage_streams_a_json_array_larger_than_its_first_read(tmp_path: Path, capsys) -> None:
+    posts = [intake_post(str(i), text=f"When does the tip open? {'x' * 600}") for i in range(2500)]
+    path = tmp_path / "posts.json"
+    path.write_text(json.dumps(posts, indent=1))
+    argv = ["--config-dir", str(CONFIG_DIR), "triage", "--no-model", "--format", "jsonl"]
+    assert main([*argv, str(path)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 2500 and json.loads(rows[-1])["id"] == "2499"
+
+
+def test_triage_table_is_printed_as_it_goes_with_a_summary(tmp_path: Path, capsys) -> None:
+    path = _posts_file(
+        tmp_path,
+        [
+            json.dumps(intake_post("1", text="When does the tip open on Sunday?")),
+            json.dumps(intake_post("2", text="nice one")),
+            json.dumps(intake_post("3", text="<!channel> \x1b[31m")),
+        ],
+    )
+    assert main(["--config-dir", str(CONFIG_DIR), "triage", "--no-model", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:5] == ["where", "id", "account", "category", "channel"]
+    assert out[1].startswith("line 1") and "enquiry" in out[1]
+    assert "unsorted" in out[2] and "#comms-enquiries" in out[2]
+    assert "\x1b" not in out[3]
+    assert out[-1].startswith("Triaged 3 post(s). By category:")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "input is empty"),
+        ("[", "no closing ]"),
+        ("[]", "the array is empty"),
+        ("[{}, oops]", "item 2"),
+    ],
+)
+def test_triage_explains_input_it_cannot_read(
+    tmp_path: Path, capsys, body: str, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(body)
+    assert main(["--config-dir", str(CONFIG_DIR), "triage", "--no-model", str(path)]) == 1
+    assert message in capsys.readouterr().err

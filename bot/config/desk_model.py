@@ -147,7 +147,8 @@ class AccountModel(BaseModel):
                 _check_channel(channel)
             except ValueError as exc:
                 problems.append(f"{category}: {exc}")
-        missing = [c.value for c in Category if c.value not in value]
+        # Unsorted posts go to the enquiry channel unless the account names one for them.
+        missing = [c.value for c in Category if c is not Category.UNSORTED and c.value not in value]
         if missing and "default" not in value:
             problems.append(
                 f"no channel for {', '.join(missing)}: route each category or add 'default'"
@@ -202,6 +203,50 @@ class ReplyLengthModel(BaseModel):
         return found
 
 
+class RoundTheClockModel(BaseModel):
+    """Which channels someone watches 24 hours a day, and where urgent posts also go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Channels watched around the clock, every day of the year.
+    channels: list[str] = Field(default_factory=list)
+    # Where an urgent post ALSO goes when its account's urgent channel is not watched 24/7.
+    duty_channel: str | None = None
+    # Send posts no rule was sure of (which may hide a risk the rules missed) to the duty
+    # channel too, when their own channel is not watched 24/7.
+    unsorted_to_duty: bool = False
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_valid(cls, value: list[str]) -> list[str]:
+        return [_check_channel(channel) for channel in value]
+
+    @field_validator("duty_channel")
+    @classmethod
+    def _duty_valid(cls, value: str | None) -> str | None:
+        return None if value is None else _check_channel(value)
+
+
+class PersonalDataModel(BaseModel):
+    """What Slack shows of personal data found in a post."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Replace each piece of personal data in the quoted post with what kind it is
+    # ("[phone number]"); false shows the post as written, with the warning only.
+    mask_in_slack: bool = True
+
+
+class ModerationModel(BaseModel):
+    """The policy on persistent offenders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Suggest blocking an author once this many of their posts on one account have been
+    # sent to moderation.
+    suggest_block_after: int = Field(default=3, ge=1, le=100)
+
+
 class DeskFile(BaseModel):
     """The whole of `desk.yaml`."""
 
@@ -215,6 +260,9 @@ class DeskFile(BaseModel):
     intake: IntakeModel = IntakeModel()
     outbox: OutboxModel = OutboxModel()
     reply_length: ReplyLengthModel = ReplyLengthModel()
+    round_the_clock: RoundTheClockModel = RoundTheClockModel()
+    personal_data: PersonalDataModel = PersonalDataModel()
+    moderation: ModerationModel = ModerationModel()
 
     def networks_by_account(self) -> dict[str, set[str]]:
         """For each account, the networks it is on."""
@@ -243,6 +291,32 @@ class DeskFile(BaseModel):
                 f"account keys must be short lower-case words, not {', '.join(map(repr, bad))}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _urgent_watched_at_night(self) -> DeskFile:
+        """Risk to life is 24/7: an urgent route nobody watches at night needs a duty channel."""
+        watched = set(self.round_the_clock.channels)
+        duty = self.round_the_clock.duty_channel
+        if duty is not None and duty not in watched:
+            raise ValueError(
+                f"round_the_clock.duty_channel {duty} must be one of round_the_clock.channels: "
+                "it is where urgent posts go at night"
+            )
+        unwatched = [
+            f"{key} ({channel})"
+            for key, account in self.accounts.items()
+            if (channel := account.channels.get("urgent") or account.channels.get("default"))
+            and channel not in watched
+        ]
+        if self.round_the_clock.unsorted_to_duty and duty is None:
+            raise ValueError("round_the_clock.unsorted_to_duty needs round_the_clock.duty_channel")
+        if unwatched and duty is None:
+            raise ValueError(
+                f"urgent posts of {', '.join(unwatched)} would wait in a channel nobody watches "
+                "at night: list it under round_the_clock.channels if someone watches it 24/7, "
+                "or set round_the_clock.duty_channel to a channel that is"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_account_known(self) -> DeskFile:

@@ -14,11 +14,12 @@ from bot.config.deadlines_model import DeadlinesFile
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
 from bot.config.officers_model import OfficersFile
 from bot.config.replies_model import RepliesFile, build_reply_book
-from bot.config.rules_model import RulesFile
+from bot.config.rules_model import RulesFile, yaml_lines
 from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
 from bot.core.clocks import Clocks
 from bot.core.escalation import EscalationSetup
+from bot.core.opinion import SecondOpinionPolicy
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
 
@@ -70,6 +71,7 @@ class DeskConfig:
     )
     # Officers and escalation policies (officers.yaml; none without it).
     escalation: EscalationSetup = field(default_factory=EscalationSetup)
+    second_opinion: SecondOpinionPolicy = field(default_factory=SecondOpinionPolicy)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -90,7 +92,10 @@ class DeskConfig:
     def routing(self) -> RoutingTable:
         """Which channel handles each category on each account."""
         return RoutingTable(
-            routes={key: dict(account.channels) for key, account in self.desk.accounts.items()}
+            routes={key: dict(account.channels) for key, account in self.desk.accounts.items()},
+            round_the_clock=frozenset(self.desk.round_the_clock.channels),
+            duty_channel=self.desk.round_the_clock.duty_channel,
+            unsorted_to_duty=self.desk.round_the_clock.unsorted_to_duty,
         )
 
 
@@ -116,15 +121,37 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     return data
 
 
-def _validate(model: type[M], data: Any, path: Path, problems: list[Problem]) -> M | None:
+def _validate(
+    model: type[M],
+    data: Any,
+    path: Path,
+    problems: list[Problem],
+    *,
+    lines: dict[str, dict[Any, int]] | None = None,
+) -> M | None:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"lines": lines or {}})
     except ValidationError as exc:
         for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
+            key = _key(error["loc"], data, lines or {})
             message = error["msg"].removeprefix("Value error, ")
             problems.append(Problem(str(path), key, message))
         return None
+
+
+def _key(loc: tuple[Any, ...], data: Any, lines: dict[str, dict[Any, int]]) -> str:
+    """A problem's key: a rule is named with its line in the file, not its position."""
+    parts = [str(part) for part in loc]
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = data.get("rules") if isinstance(data, dict) else None
+        entry = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        line = lines.get("rules", {}).get(loc[1])
+        label = f"rule {name!r}" if isinstance(name, str) else f"rule #{loc[1] + 1}"
+        if line:
+            label += f" (line {line})"
+        parts = [label, *parts[2:]]
+    return ".".join(parts)
 
 
 def load_config(directory: Path) -> DeskConfig:
@@ -149,9 +176,12 @@ def load_config(directory: Path) -> DeskConfig:
         if problem:
             problems.append(Problem(str(desk_path), "default_account", problem))
     rules = (
-        _validate(RulesFile, rules_data, rules_path, problems) if rules_data is not None else None
+        _validate(RulesFile, rules_data, rules_path, problems, lines=_lines_of(rules_path))
+        if rules_data is not None
+        else None
     )
     classifier = None
+    rules_lines = _lines_of(rules_path)
     if rules is not None:
         if desk is not None:
             for index, rule in enumerate(rules.rules):
@@ -160,7 +190,7 @@ def load_config(directory: Path) -> DeskConfig:
                         problems.append(
                             Problem(
                                 str(rules_path),
-                                f"rules.{index}.accounts",
+                                _key(("rules", index, "accounts"), rules_data, rules_lines),
                                 f"unknown account {account!r} "
                                 f"(desk.yaml has {', '.join(sorted(desk.accounts))})",
                             )
@@ -186,6 +216,7 @@ def load_config(directory: Path) -> DeskConfig:
         replies=replies,
         clocks=clocks,
         escalation=escalation,
+        second_opinion=rules.second_opinion.to_core() if rules else SecondOpinionPolicy(),
     )
 
 
@@ -241,6 +272,14 @@ def _load_escalation(
                     )
     problems.extend(found)
     return None if found else model.to_core()
+
+
+def _lines_of(path: Path) -> dict[str, dict[Any, int]]:
+    """Where each rule and concept starts in a YAML file (empty if it cannot be read)."""
+    try:
+        return yaml_lines(path.read_text(encoding="utf-8"))
+    except OSError:
+        return {}
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:

@@ -12,9 +12,6 @@ from urllib.parse import urlsplit
 from bot.core.errors import DeskError
 from bot.core.posts import Author, Category, Kind, Network, Post
 
-_URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
-# How Slack shows a link in command text when it formats one: <url> or <url|label>.
-_SLACK_LINK = re.compile(r"<(https?://[^\s<>|]+)(?:\|[^>]*)?>", re.IGNORECASE)
 _HOSTS = {
     "x.com": Network.X,
     "twitter.com": Network.X,
@@ -48,45 +45,65 @@ class FlagRequest:
 _CATEGORY_WORDS = {c.value: c for c in Category} | {"sar": Category.SUBJECT_ACCESS}
 
 
-def _unescape_slack(text: str) -> str:
+def unescape_slack(text: str) -> str:
     """Slack sends `&`, `<` and `>` in command text as entities; turn them back."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# The post's own link, as the first thing after the keywords: Slack's `<url>` or `<url|label>`
+# (real angle brackets: Slack wrote them) or a bare URL. Read before unescaping, so a link the
+# person typed inside the pasted text, which Slack sends as `&lt;https://…&gt;`, stays text.
+_LEADING_LINK = re.compile(
+    r"^(?:<(?P<slack>https?://[^\s<>|]+)(?:\|[^<>]*)?>|(?P<bare>https?://[^\s<>]+))(?=\s|$)",
+    re.IGNORECASE,
+)
 
 
 def parse_flag(argument: str, *, accounts: Collection[str], default_account: str) -> FlagRequest:
     """Read `[account] [category] <link> [text]` or `<text>`.
 
-    An account or category word counts only when it comes before the link, so the words of
-    a post are never taken for one ("fire alarm going off" is text, not the fire account).
-    The link is kept apart from the text, so a link on its own is not classified on its URL.
+    The post's link is the first link of the command, before its text; an account or
+    category word counts only before that link, so the words of a post are never taken for
+    one ("fire alarm going off" is text, not the fire account). A link further on is part of
+    the text. The link is kept apart from the text, so a link on its own is not classified
+    on its URL.
     """
-    words = _unescape_slack(argument).split()
-    if not words:
+    raw = argument.strip()
+    if not raw:
         raise FlagRequestError(
             "Tell me what to flag: `/comms flag <link to the post> <what it says>`, "
             "or `/comms flag <its text>`."
         )
-    account = default_account
-    category = None
-    link_at = next((i for i, word in enumerate(words) if _URL.search(word)), None)
-    if link_at is not None and link_at <= 2:
-        keywords = [word.lower() for word in words[:link_at]]
-        if keywords and keywords[0] in accounts:
-            account = keywords.pop(0)
-        if keywords and keywords[0] in _CATEGORY_WORDS:
-            category = _CATEGORY_WORDS[keywords.pop(0)]
-        if not keywords:
-            words = words[link_at:]
-        else:
-            account, category = default_account, None  # not keywords after all
-    rest = " ".join(words)
-    url = None
-    text = rest
-    match = _SLACK_LINK.search(rest) or _URL.search(rest)
-    if match:
-        url = match.group(1) if match.re is _SLACK_LINK else match.group(0).rstrip(").,")
-        text = " ".join(f"{rest[: match.start()]} {rest[match.end() :]}".split())
+    words = raw.split()
+    account, category, rest = default_account, None, raw
+    for keywords in range(min(2, len(words) - 1), -1, -1):
+        candidate = raw.split(maxsplit=keywords)[-1] if keywords else raw
+        if _LEADING_LINK.match(candidate) is None:
+            continue
+        chosen = _keywords(words[:keywords], accounts)
+        if chosen is not None:
+            account, category, rest = chosen[0] or default_account, chosen[1], candidate
+            break
+    link = _LEADING_LINK.match(rest)
+    if link is None:
+        text = " ".join(unescape_slack(raw).split())
+        return FlagRequest(account=account, url=None, text=text, category=category)
+    url = unescape_slack(link.group("slack") or link.group("bare").rstrip(").,"))
+    text = " ".join(unescape_slack(rest[link.end() :]).split())
     return FlagRequest(account=account, url=url, text=text, category=category)
+
+
+def _keywords(
+    words: list[str], accounts: Collection[str]
+) -> tuple[str | None, Category | None] | None:
+    """(account, category) named by the words before the link, or None if they are text."""
+    account = category = None
+    remaining = [word.lower() for word in words]
+    if remaining and remaining[0] in accounts:
+        account = remaining.pop(0)
+    if remaining and remaining[0] in _CATEGORY_WORDS:
+        category = _CATEGORY_WORDS[remaining.pop(0)]
+    return None if remaining else (account, category)
 
 
 def network_of(url: str | None) -> Network:

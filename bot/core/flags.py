@@ -7,8 +7,12 @@ so the reason can be shown in Slack and kept in the audit trail without copying 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+import phonenumbers
+from stdnum import iban
+from stdnum.gb import nhs
 
 from bot.core.posts import Flag, FlagHit
 
@@ -25,16 +29,6 @@ _DATE = (
 _EMAIL = re.compile(
     r"(?<![\w.+-])[\w.+-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
     re.IGNORECASE,
-)
-
-# Mobiles (07xxx / +44 7xxx) and geographic or non-geographic landlines (01, 02, 03), with or
-# without spaces, dashes or brackets round the area code. Nine or ten digits after the 0.
-_PHONE = re.compile(
-    r"(?<![\w+/.-])"
-    r"(?:\+44\s?(?:\(0\)\s?)?|0044\s?|\(?0)"
-    r"(?:7\d{3}\)?[\s-]?\d{3}[\s-]?\d{3}"
-    r"|[123]\d{1,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4})"
-    r"(?![\d-])"
 )
 
 # 13 to 19 digits written together or in groups of four (or the 4-6-5 of some cards).
@@ -76,6 +70,33 @@ _BIRTH_DATE = re.compile(
     re.IGNORECASE,
 )
 
+# National Insurance numbers (HMRC's format; python-stdnum has no validator for them): two
+# prefix letters, six digits, suffix A-D. D, F, I, Q, U and V are never prefix letters, O is
+# never the second, and BG, GB, KN, NK, NT, TN and ZZ are not issued.
+_NINO = re.compile(
+    r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+    r"[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?[A-D]\b",
+    re.IGNORECASE,
+)
+
+# A UK sort code (12-34-56) with an account number (eight digits) near it, either way round.
+_SORT_CODE = r"\d{2}[- ]\d{2}[- ]\d{2}"
+_ACCOUNT_NUMBER = r"\d{8}"
+_BANK = re.compile(
+    r"(?<![\d-])(?:"
+    + _SORT_CODE
+    + r"(?![\d-])\D{0,40}?(?<!\d)"
+    + _ACCOUNT_NUMBER
+    + r"|"
+    + _ACCOUNT_NUMBER
+    + r"(?!\d)\D{0,40}?(?<![\d-])"
+    + _SORT_CODE
+    + r")(?![\d-])"
+)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
+# NHS numbers: ten digits written 3-3-4, checked with python-stdnum's checksum.
+_NHS = re.compile(r"(?<![\d-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\d-])")
+
 _TLDS = (
     r"(?:co|org|gov|ac|nhs|police|sch|ltd|plc|me|net)\.uk|uk|com|org|net|info|biz|io|co|me|ly"
     r"|gov|edu|eu|app|xyz|online|site|shop|store|link|click|top|live|news|tv|ie|de|fr|ru|cn"
@@ -105,16 +126,29 @@ def _is_card(match: re.Match[str]) -> bool:
     return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and _luhn_ok(digits)
 
 
-def _is_phone(match: re.Match[str]) -> bool:
-    digits = re.sub(r"\D", "", match.group(0))
-    for prefix in ("0044", "440", "44"):
-        if match.group(0).lstrip("(").startswith(("+", "00")) and digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-            break
-    digits = digits.removeprefix("0")
-    if digits.startswith("7"):
-        return len(digits) == 10
-    return len(digits) in (9, 10)
+def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Phone numbers found by Google's libphonenumber (UK numbers, or international with +).
+
+    Possible numbers, not only allocated ones: a number in a range Ofcom keeps for drama is
+    still written the way a real one is.
+    """
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, "GB", leniency=phonenumbers.Leniency.POSSIBLE
+    ):
+        number = match.number
+        national = str(number.national_number)
+        if number.country_code == 44 and len(national) not in (9, 10):
+            continue
+        if len(national) >= 7 and phonenumbers.is_possible_number(number):
+            yield match.start, match.end
+
+
+def _is_iban(match: re.Match[str]) -> bool:
+    return iban.is_valid(match.group(0))
+
+
+def _is_nhs(match: re.Match[str]) -> bool:
+    return nhs.is_valid(match.group(0))
 
 
 def _is_postcode(match: re.Match[str]) -> bool:
@@ -132,6 +166,7 @@ _STREET_WORD = re.compile(
     r"\b(?:" + _STREET_WORDS + r"|" + _CAPITALISED_STREET_WORDS + r")\b", re.IGNORECASE
 )
 _BIRTH_WORD = re.compile(r"born|d\.?o\.?b|birth", re.IGNORECASE)
+_NHS_WORD = re.compile(r"\bnhs\b", re.IGNORECASE)
 _DOT_TLD = re.compile(r"\.(?:" + _TLDS + r")(?![\w-])", re.IGNORECASE)  # starts with a literal
 
 
@@ -150,21 +185,35 @@ class _Detector:
 
     flag: Flag
     reason: str
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | None
     accept: Callable[[re.Match[str]], bool] = _always
     min_digits: int = 0
     hint: Callable[[str], object] | None = None
+    finder: Callable[[str], Iterator[tuple[int, int]]] | None = None
 
-    def found_in(self, text: str, digits: int) -> bool:
+    def spans(self, text: str, digits: int) -> Iterator[tuple[int, int]]:
+        """Where this kind of thing is in `text`."""
         if digits < self.min_digits or (self.hint is not None and not self.hint(text)):
-            return False
-        return any(self.accept(match) for match in self.pattern.finditer(text))
+            return
+        if self.finder is not None:
+            yield from self.finder(text)
+            return
+        assert self.pattern is not None
+        for match in self.pattern.finditer(text):
+            if self.accept(match):
+                yield match.span()
 
 
 _DETECTORS = (
     _Detector(Flag.PERSONAL_DATA, "email address", _EMAIL, hint=_may_have_email),
-    _Detector(Flag.PERSONAL_DATA, "UK phone number", _PHONE, _is_phone, min_digits=10),
+    _Detector(Flag.PERSONAL_DATA, "phone number", None, min_digits=7, finder=_phone_spans),
     _Detector(Flag.PERSONAL_DATA, "payment card number", _CARD, _is_card, min_digits=13),
+    _Detector(Flag.PERSONAL_DATA, "bank sort code and account number", _BANK, min_digits=14),
+    _Detector(Flag.PERSONAL_DATA, "bank account (IBAN)", _IBAN, _is_iban, min_digits=10),
+    _Detector(Flag.PERSONAL_DATA, "National Insurance number", _NINO, min_digits=6),
+    _Detector(
+        Flag.PERSONAL_DATA, "NHS number", _NHS, _is_nhs, min_digits=10, hint=_NHS_WORD.search
+    ),
     _Detector(
         Flag.PERSONAL_DATA,
         "postcode",
@@ -183,11 +232,55 @@ _DETECTORS = (
 )
 
 
+def _digits(text: str) -> int:
+    return len(_DIGIT.findall(text)) if _DIGIT.search(text) else 0
+
+
 def detect_flags(text: str) -> tuple[FlagHit, ...]:
     """The personal-data and link flags for `text`, one per kind, in a fixed order."""
-    digits = len(_DIGIT.findall(text)) if _DIGIT.search(text) else 0
+    digits = _digits(text)
     return tuple(
         FlagHit(flag=detector.flag, reason=detector.reason)
         for detector in _DETECTORS
-        if detector.found_in(text, digits)
+        if next(detector.spans(text, digits), None) is not None
     )
+
+
+@dataclass(frozen=True, order=True)
+class Found:
+    """Where a piece of personal data is in a text, and what kind it is."""
+
+    start: int
+    end: int
+    reason: str
+
+
+def personal_data_in(text: str) -> list[Found]:
+    """Every piece of personal data in `text`, in order, overlaps merged into the first."""
+    digits = _digits(text)
+    found = sorted(
+        Found(start, end, detector.reason)
+        for detector in _DETECTORS
+        if detector.flag is Flag.PERSONAL_DATA
+        for start, end in detector.spans(text, digits)
+    )
+    merged: list[Found] = []
+    for item in found:
+        if merged and item.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Found(last.start, max(last.end, item.end), last.reason)
+        else:
+            merged.append(item)
+    return merged
+
+
+def mask_personal_data(text: str, *, label: Callable[[str], str]) -> str:
+    """`text` with each piece of personal data replaced by `label(reason)`."""
+    out: list[str] = []
+    at = 0
+    for item in personal_data_in(text):
+        out.append(text[at : item.start])
+        out.append(label(item.reason))
+        at = item.end
+    out.append(text[at:])
+    return "".join(out)

@@ -48,6 +48,9 @@ class Category(StrEnum):
     COMPLAINT = "complaint"
     ENQUIRY = "enquiry"
     GENERAL = "general"
+    # No rule was confident: a person decides. Routed to the account's `unsorted` channel,
+    # or its enquiry channel when it has none.
+    UNSORTED = "unsorted"
 
 
 class Flag(StrEnum):
@@ -55,6 +58,9 @@ class Flag(StrEnum):
 
     PERSONAL_DATA = "personal_data"
     LINK = "link"
+    # Raised by the rule that matched: report through the hate crime route; legal risk.
+    HATE_CRIME = "hate_crime"
+    LEGAL = "legal"
 
 
 @dataclass(frozen=True)
@@ -95,12 +101,26 @@ class FlagHit:
 
 
 @dataclass(frozen=True)
+class Opinion:
+    """The learned second opinion on a post: the category it would choose and how sure it is."""
+
+    category: Category
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Classification:
-    """The category a post was given, the rule that decided it, and its flags."""
+    """The category a post was given, the rule that decided it, and its flags.
+
+    `hint` is what an unsure rule suggested for an unsorted post; `opinion` is the second
+    opinion when there is one.
+    """
 
     category: Category
     rule: str
     flags: tuple[FlagHit, ...] = field(default=())
+    hint: Category | None = None
+    opinion: Opinion | None = None
 
     @property
     def flag_names(self) -> list[str]:

@@ -1,12 +1,13 @@
-"""Routing: which team channel handles a classified post."""
+"""Routing: which team channel handles a classified post, and who else must see it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.classify import Classifier
 from bot.core.flags import detect_flags
+from bot.core.opinion import SecondOpinion, SecondOpinionPolicy, with_second_opinion
 from bot.core.posts import Category, Classification, Post
 
 
@@ -16,9 +17,17 @@ class UnknownAccountError(LookupError):
 
 @dataclass(frozen=True)
 class RoutingTable:
-    """Per account, the channel for each category (a `default` entry catches the rest)."""
+    """Per account, the channel for each category (a `default` entry catches the rest).
+
+    `round_the_clock` are the channels someone watches 24 hours a day; an urgent post whose
+    channel is not one of them also goes to `duty_channel`, so risk to life is never left
+    only where nobody looks at night.
+    """
 
     routes: Mapping[str, Mapping[str, str]]
+    round_the_clock: frozenset[str] = field(default=frozenset())
+    duty_channel: str | None = None
+    unsorted_to_duty: bool = False
 
     def channel_for(self, account: str, category: Category) -> str:
         """The channel that handles `category` on `account`."""
@@ -26,19 +35,37 @@ class RoutingTable:
             channels = self.routes[account]
         except KeyError:
             raise UnknownAccountError(account) from None
-        channel = channels.get(category.value) or channels.get("default")
+        channel = channels.get(category.value)
+        if channel is None and category is Category.UNSORTED:
+            channel = channels.get(Category.ENQUIRY.value)
+        channel = channel or channels.get("default")
         if channel is None:
             raise LookupError(f"account {account!r} has no channel for {category.value}")
         return channel
 
+    def also_for(self, category: Category, channel: str) -> tuple[str, ...]:
+        """Channels that must also see a post of `category` routed to `channel`."""
+        watched_category = category is Category.URGENT or (
+            self.unsorted_to_duty and category is Category.UNSORTED
+        )
+        if (
+            watched_category
+            and channel not in self.round_the_clock
+            and self.duty_channel is not None
+            and self.duty_channel != channel
+        ):
+            return (self.duty_channel,)
+        return ()
+
 
 @dataclass(frozen=True)
 class Triage:
-    """A post with its classification and destination channel."""
+    """A post with its classification, destination channel, and channels that also see it."""
 
     post: Post
     classification: Classification
     channel: str
+    also: tuple[str, ...] = ()
 
 
 NO_TEXT_RULE = "nothing to classify: flagged with a link only (add its words or a category)"
@@ -50,8 +77,14 @@ def triage(
     classifier: Classifier,
     routing: RoutingTable,
     category: Category | None = None,
+    second_opinion: SecondOpinion | None = None,
+    policy: SecondOpinionPolicy | None = None,
 ) -> Triage:
-    """Classify a post (or take the category a person chose) and choose its channel."""
+    """Classify a post (or take the category a person chose) and choose its channels.
+
+    A second opinion, when given, may raise the rules' category (never lower it) and is
+    kept on the classification when it disagrees.
+    """
     if category is not None:
         classification = Classification(
             category, "category chosen by the person who flagged it", detect_flags(post.text)
@@ -60,8 +93,16 @@ def triage(
         classification = Classification(classifier.default_category, NO_TEXT_RULE)
     else:
         classification = classifier.classify(post)
+        if second_opinion is not None:
+            classification = with_second_opinion(
+                classification,
+                second_opinion.opinion(post),
+                policy=policy or SecondOpinionPolicy(),
+            )
+    channel = routing.channel_for(post.account, classification.category)
     return Triage(
         post=post,
         classification=classification,
-        channel=routing.channel_for(post.account, classification.category),
+        channel=channel,
+        also=routing.also_for(classification.category, channel),
     )

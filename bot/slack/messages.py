@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.core.flags import mask_personal_data
 from bot.core.posts import Category, Classification, Flag, Kind, Network, Post
 from bot.core.templating import TemplateRenderer
 from bot.core.text import quote_for_slack
@@ -42,6 +43,7 @@ CATEGORY_LABELS = {
     Category.COMPLAINT: "Complaint",
     Category.ENQUIRY: "Enquiry",
     Category.GENERAL: "General",
+    Category.UNSORTED: ":grey_question: Needs a human",
 }
 
 Message = tuple[str, list[dict[str, Any]]]
@@ -62,6 +64,8 @@ TEMPLATES = (
     "slack/undeliverable.j2",
     "slack/home_header.j2",
     "slack/sorry.j2",
+    "slack/routed_post_hints.j2",
+    "slack/masked_data.j2",
 )
 
 
@@ -76,8 +80,18 @@ def routed_post_message(
     classification: Classification,
     account_name: str,
     zone: ZoneInfo,
+    mask_personal_data_in_text: bool = False,
+    channel: str | None = None,
+    also: tuple[str, ...] = (),
+    breaches: int | None = None,
+    suggest_block_after: int | None = None,
 ) -> Message:
-    """The message that shows a routed post in its team channel: fallback text and blocks."""
+    """The message that shows a routed post in its team channel: fallback text and blocks.
+
+    Under the post it says why a person must sort it (unsorted), what the second opinion
+    thinks when it disagrees, the hate crime and legal routes, how often the author has been
+    sent to moderation, and where else an urgent post went.
+    """
     context = {
         "category_label": CATEGORY_LABELS[classification.category],
         "account_name": account_name,
@@ -91,6 +105,11 @@ def routed_post_message(
         "posted_local": _local(post.posted_at, zone),
         "url": post.url,
     }
+    shown_text = post.text
+    if mask_personal_data_in_text:
+        shown_text = mask_personal_data(
+            post.text, label=lambda reason: renderer.render("slack/masked_data.j2", reason=reason)
+        )
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -101,7 +120,7 @@ def routed_post_message(
         {
             "type": "section",
             "text": _mrkdwn(
-                quote_for_slack(post.text, limit=QUOTE_LIMIT, max_lines=QUOTE_MAX_LINES)
+                quote_for_slack(shown_text, limit=QUOTE_LIMIT, max_lines=QUOTE_MAX_LINES)
                 if post.text.strip()
                 else renderer.render("slack/no_text.j2"),
                 verbatim=True,
@@ -114,6 +133,17 @@ def routed_post_message(
             ],
         },
     ]
+    hints = _hints(
+        renderer,
+        classification=classification,
+        author=post.author.handle,
+        channel=channel,
+        also=also,
+        breaches=breaches,
+        suggest_block_after=suggest_block_after,
+    )
+    if hints:
+        blocks.append({"type": "section", "text": _mrkdwn(hints, verbatim=True)})
     personal = [hit.reason for hit in classification.flags if hit.flag is Flag.PERSONAL_DATA]
     if personal:
         warning = renderer.render("slack/personal_data_warning.j2", reasons=personal)
@@ -124,6 +154,44 @@ def routed_post_message(
         )
     fallback = renderer.render("slack/routed_post_fallback.j2", **context)
     return fallback, blocks
+
+
+def _hints(
+    renderer: TemplateRenderer,
+    *,
+    classification: Classification,
+    author: str,
+    channel: str | None,
+    also: tuple[str, ...],
+    breaches: int | None,
+    suggest_block_after: int | None,
+) -> str:
+    """The notes under a routed post, or "" when there is nothing to say."""
+    opinion = classification.opinion
+    shown_opinion = opinion is not None and opinion.category is not classification.category
+    raised = opinion is not None and opinion.category is classification.category
+    return renderer.render(
+        "slack/routed_post_hints.j2",
+        unsorted=classification.category is Category.UNSORTED,
+        reason=classification.rule,
+        hint_label=CATEGORY_LABELS[classification.hint] if classification.hint else None,
+        opinion_label=CATEGORY_LABELS[opinion.category] if opinion is not None else None,
+        opinion_confidence=f"{opinion.confidence:.0%}" if opinion is not None else None,
+        show_opinion=shown_opinion,
+        raised=raised,
+        hate_crime=any(hit.flag is Flag.HATE_CRIME for hit in classification.flags),
+        legal=any(hit.flag is Flag.LEGAL for hit in classification.flags),
+        moderation=classification.category is Category.MODERATION,
+        author=author,
+        breaches=breaches,
+        suggest_block=(
+            breaches is not None
+            and suggest_block_after is not None
+            and breaches >= suggest_block_after
+        ),
+        channel=channel,
+        also=list(also),
+    )
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:

@@ -37,6 +37,7 @@ from tinydb.table import Document, Table
 
 from bot.core.posts import Author, Classification, Kind, Network, Post
 from bot.storage.atomic import AtomicJSONStorage, CorruptFileError
+from bot.storage.offenders import Offenders
 
 SCHEMA_VERSION = 2
 # Slack retries an unacknowledged event after about a minute and again after five.
@@ -442,6 +443,7 @@ class Store:
             read=self._documents,
         )
         self._outbox = _OutboxFiles(self.data_dir / "outbox")
+        self._offenders = Offenders(self.data_dir / "offenders")
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -789,6 +791,17 @@ class Store:
             dead=dead,
             oldest_pending_seconds=None if oldest is None else (now - oldest).total_seconds(),
         )
+
+    # -- moderation: persistent offenders --------------------------------------------------
+
+    def record_breach(self, *, account: str, author: str, post_key: str, now: datetime) -> int:
+        """Count a post sent to moderation against its author (once per post); the new count."""
+        with self.lock:
+            if self._closed:
+                raise StorageError("store is closed")
+            return self._offenders.record(
+                account=account, author=author, post_key=post_key, now=now
+            )
 
     # -- Slack events ----------------------------------------------------------------------
 

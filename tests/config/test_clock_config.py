@@ -276,9 +276,7 @@ def test_officer_references_are_checked(config_copy: Path) -> None:
     text = officers.read_text(encoding="utf-8")
     text = text.replace("      - roles: [foi_lead]\n", "      - roles: [foi_leader]\n", 1)
     text = text.replace("    policy: ripa\n", "    policy: ripa_officers\n", 1)
-    text = text.replace(
-        "rules: [hate-speech, hate-terms-local-list]", "rules: [hate-speech, racist-abuse]"
-    )
+    text = text.replace("rules: [hate-slur, hate-speech]", "rules: [hate-speech, racist-abuse]")
     text = text.replace("    urgent: urgent\n", "    urgent: emergency\n")
     officers.write_text(text, encoding="utf-8")
     problems = _problems(config_copy)

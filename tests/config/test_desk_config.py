@@ -87,3 +87,46 @@ def test_missing_directory_and_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert {p.file.rsplit("/", 1)[-1] for p in caught.value.problems} == {"desk.yaml", "rules.yaml"}
+
+
+def test_urgent_routes_must_be_watched_round_the_clock(config_copy: Path) -> None:
+    desk = config_copy / "desk.yaml"
+    _edit(
+        desk,
+        'channels: ["#comms-urgent", "#fire-control-urgent"]',
+        'channels: ["#fire-control-urgent"]',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_copy)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "urgent posts of council (#comms-urgent) would wait in a channel nobody watches" in text
+    assert "round_the_clock.duty_channel" in text
+
+
+def test_a_duty_channel_covers_urgent_routes_watched_9_to_5(config_copy: Path) -> None:
+    desk = config_copy / "desk.yaml"
+    _edit(
+        desk,
+        'channels: ["#comms-urgent", "#fire-control-urgent"]',
+        'channels: ["#fire-control-urgent", "#duty"]\n  duty_channel: "#duty"',
+    )
+    routing = load_config(config_copy).routing
+    assert routing.also_for(Category.URGENT, "#comms-urgent") == ("#duty",)
+    assert routing.also_for(Category.URGENT, "#fire-control-urgent") == ()
+
+
+def test_the_duty_channel_must_itself_be_watched(config_copy: Path) -> None:
+    _edit(
+        config_copy / "desk.yaml",
+        "  # duty_channel:",
+        '  duty_channel: "#duty"\n  #',
+    )
+    with pytest.raises(ConfigError, match="duty_channel #duty must be one of"):
+        load_config(config_copy)
+
+
+def test_unsorted_posts_have_a_route_on_every_account() -> None:
+    config = load_config(CONFIG_DIR)
+    assert config.routing.channel_for("council", Category.UNSORTED) == "#comms-enquiries"
+    assert config.desk.personal_data.mask_in_slack is True
+    assert config.desk.moderation.suggest_block_after == 3

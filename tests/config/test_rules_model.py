@@ -34,9 +34,8 @@ def errors(data: dict[str, Any]) -> str:
 def test_the_shipped_rules_file_is_valid() -> None:
     data = yaml.safe_load(RULES_YAML.read_text(encoding="utf-8"))
     rules, default = RulesFile.model_validate(data).to_core()
-    assert default is Category.GENERAL
-    assert rules[0].category is Category.URGENT
-    assert {r.category for r in rules} == set(Category)
+    assert default is Category.UNSORTED
+    assert {r.category for r in rules} == set(Category) - {Category.UNSORTED}
     Classifier(rules, default_category=default)
 
 
@@ -52,7 +51,7 @@ def test_the_shipped_rules_file_is_valid() -> None:
         (rules_file(rule(regx=["x"])), "rules.0.regx"),
         (rules_file(rule(regx=["x"])), "Extra inputs are not permitted"),
         (rules_file(rule(), default_categry="general"), "default_categry"),
-        (rules_file(rule(any=[], regex=[])), "needs at least one of 'any' or 'regex'"),
+        (rules_file(rule(any=[], regex=[])), "needs at least one of 'any', 'near' or 'regex'"),
         (rules_file(rule(any=["  "])), "terms must not be blank"),
         (rules_file(rule(name="Missed Bins")), "must be lowercase-kebab"),
         (rules_file(rule(networks=["myspace"])), "rules.0.networks.0"),
@@ -147,3 +146,115 @@ def test_a_restricted_rule_applies_only_there(
     classifier = Classifier(rules, default_category=default)
     result = classifier.classify(post(account=account, network=network, kind=kind))
     assert result.category is category
+
+
+# --- Concepts, proximity and errors located by line ---------------------------------------
+
+
+def test_concepts_expand_in_terms_near_and_vetoes() -> None:
+    data = rules_file(
+        {
+            "name": "water",
+            "category": "urgent",
+            "any": ["@water", "help"],
+            "near": [{"find": ["@person"], "near": ["@water"], "within": 4}],
+            "unless_any": ["@fun"],
+        },
+        concepts={
+            "water": ["river", "canal"],
+            "person": ["someone", "@child"],
+            "child": ["a kid"],
+            "fun": ["swimming"],
+        },
+    )
+    rules, _ = RulesFile.model_validate(data).to_core()
+    rule = rules[0]
+    assert rule.any_terms == ("river", "canal", "help")
+    assert rule.near[0].first == ("someone", "a kid") and rule.near[0].within == 4
+    assert rule.unless_terms == ("swimming",)
+
+
+def test_a_concept_can_come_from_a_maintained_word_list() -> None:
+    data = rules_file(
+        rule(any=["@rude"]),
+        concepts={"rude": {"wordlist": "better-profanity", "only": ["twat"], "plus": ["numpty"]}},
+    )
+    rules, _ = RulesFile.model_validate(data).to_core()
+    assert rules[0].any_terms == ("numpty", "twat")
+    everything = rules_file(
+        rule(any=["@rude"]),
+        concepts={"rude": {"wordlist": "better-profanity", "except": ["twat"]}},
+    )
+    terms = RulesFile.model_validate(everything).to_core()[0][0].any_terms
+    assert len(terms) > 500 and "twat" not in terms
+
+
+@pytest.mark.parametrize(
+    ("concepts", "any_terms", "message"),
+    [
+        ({}, ["@nowhere"], "names unknown concept(s) @nowhere"),
+        ({"a": ["@b"], "b": ["@a"]}, ["@a"], "concepts refer to each other in a loop: a -> b -> a"),
+        ({"a": {"wordlist": "no-such-list"}}, ["@a"], "unknown word list 'no-such-list'"),
+        (
+            {"a": {"wordlist": "better-profanity", "only": ["zzzz"]}},
+            ["@a"],
+            "not in the better-profanity list: zzzz",
+        ),
+        ({"Bad Name": ["x"]}, ["x"], "name must be lowercase-kebab"),
+    ],
+)
+def test_concept_mistakes_are_explained(
+    concepts: dict[str, Any], any_terms: list[str], message: str
+) -> None:
+    assert message in errors(rules_file(rule(any=any_terms), concepts=concepts))
+
+
+RULES_WITH_MISTAKES = """\
+default_category: unsorted
+concepts:
+  water: [river]
+rules:
+  - name: fine
+    category: urgent
+    any: ["@water"]
+
+  - name: misspelt
+    category: complaints
+    any: [bin]
+  - name: unknown-concept
+    category: foi
+    any: ["@spend"]
+"""
+
+
+def test_config_problems_name_the_rule_and_its_line(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.config import ConfigError, load_config
+
+    config = tmp_path / "config"
+    shutil.copytree(RULES_YAML.parent, config)
+    (config / "rules.yaml").write_text(RULES_WITH_MISTAKES, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    problems = [str(p) for p in caught.value.problems]
+    assert any("rule 'misspelt' (line 9).category" in p for p in problems), problems
+    # Once every rule is well formed, references between rules and concepts are checked.
+    fixed = RULES_WITH_MISTAKES.replace("complaints", "complaint")
+    (config / "rules.yaml").write_text(fixed, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    problems = [str(p) for p in caught.value.problems]
+    assert any(
+        "rule 'unknown-concept' (line 12) names unknown concept(s) @spend" in p for p in problems
+    ), problems
+
+
+def test_second_opinion_thresholds_are_read() -> None:
+    model = RulesFile.model_validate(rules_file(rule(), second_opinion={"raise_at": 0.7}))
+    assert model.second_opinion.to_core().raise_at == 0.7
+    assert "less than or equal to 1" in errors(rules_file(rule(), second_opinion={"raise_at": 2}))
+
+
+def test_only_rule_flags_can_be_raised_by_a_rule() -> None:
+    assert "a rule can raise only hate_crime, legal" in errors(rules_file(rule(flags=["link"])))

@@ -145,3 +145,55 @@ def test_link_only_flags_are_not_classified_on_the_url() -> None:
     )
     assert chosen.channel == "#comms-urgent"
     assert chosen.classification.rule == "category chosen by the person who flagged it"
+
+
+@pytest.mark.parametrize(
+    ("argument", "url", "text"),
+    [
+        # A link inside the pasted text, as Slack formats it or as the person typed it,
+        # is part of the text; the post has no link of its own.
+        (
+            "Scam alert, visit <https://evil.example/win|evil.example/win> now",
+            None,
+            "Scam alert, visit <https://evil.example/win|evil.example/win> now",
+        ),
+        (
+            "Scam alert, visit &lt;https://evil.example/win|council.gov.uk&gt; now",
+            None,
+            "Scam alert, visit <https://evil.example/win|council.gov.uk> now",
+        ),
+        # The post's own link comes first; links further on stay in the text.
+        (
+            "https://x.com/a/status/1 see <https://evil.example|evil.example>",
+            "https://x.com/a/status/1",
+            "see <https://evil.example|evil.example>",
+        ),
+        (
+            "<https://x.com/a/status/1> see &lt;https://evil.example&gt; &amp; more",
+            "https://x.com/a/status/1",
+            "see <https://evil.example> & more",
+        ),
+        (
+            "fire urgent <https://x.com/a/status/2|x.com/a/status/2> smoke https://x.com/b/status/3",
+            "https://x.com/a/status/2",
+            "smoke https://x.com/b/status/3",
+        ),
+        # A link typed by the person as the first word is text too: Slack escaped it.
+        ("&lt;https://evil.example&gt; hello", None, "<https://evil.example> hello"),
+    ],
+)
+def test_the_posts_link_is_the_first_link_before_its_text(
+    argument: str, url: str | None, text: str
+) -> None:
+    request = parse_flag(argument, accounts=ACCOUNTS, default_account="council")
+    assert (request.url, request.text) == (url, text)
+
+
+def test_a_link_inside_the_text_does_not_make_another_post_a_repeat() -> None:
+    def key(argument: str) -> str:
+        request = parse_flag(argument, accounts=ACCOUNTS, default_account="council")
+        return post_from_flag(request, flagged_by="U1", now=NOW).key
+
+    first = key("Look at <https://x.com/a/status/1|this> it is awful")
+    second = key("Different post entirely, see <https://x.com/a/status/1|this>")
+    assert first != second

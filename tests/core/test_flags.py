@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.flags import detect_flags
+from bot.core.flags import detect_flags, mask_personal_data
 from bot.core.posts import Flag, FlagHit
 
 EMAIL = "email address"
-PHONE = "UK phone number"
+PHONE = "phone number"
 CARD = "payment card number"
 POSTCODE = "postcode"
 STREET = "street address"
@@ -118,3 +118,49 @@ def test_an_email_address_is_not_also_a_link() -> None:
 
 def test_plain_text_has_no_flags() -> None:
     assert detect_flags("Thanks for the quick reply, the bins were emptied this morning") == ()
+
+
+NI = "National Insurance number"
+BANK = "bank sort code and account number"
+IBAN = "bank account (IBAN)"
+NHS = "NHS number"
+
+MORE_POSITIVES = [
+    ("my NI number is JT 12 34 56 C", NI),
+    ("NI: AB123456D", NI),
+    ("sort code 20-45-77 account 12345678", BANK),
+    ("acc 12345678, sort code 20 45 77", BANK),
+    ("pay into GB33BUKB20201555555555 please", IBAN),
+    ("my NHS number is 943 476 5919", NHS),
+    ("DOB: 12/03/1980", BIRTH),
+    ("born on 3rd March 1975", BIRTH),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), MORE_POSITIVES, ids=[p[0] for p in MORE_POSITIVES])
+def test_national_insurance_bank_and_nhs_numbers_are_flagged(text: str, reason: str) -> None:
+    assert reason in [hit.reason for hit in detect_flags(text)]
+
+
+MORE_NEGATIVES = [
+    ("my ref QQ 12 34 56 C", NI),  # Q is never a prefix letter (QQ is HMRC's example)
+    ("prefix GB 12 34 56 A is never issued", NI),
+    ("the score was 20-45-77 and 12 points", BANK),
+    ("GB33BUKB20201555555556", IBAN),  # bad checksum
+    ("NHS number 943 476 5918", NHS),  # bad checksum
+    ("ring 01632 960123", NHS),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), MORE_NEGATIVES, ids=[n[0] for n in MORE_NEGATIVES])
+def test_lookalike_numbers_are_not_flagged(text: str, kind: str) -> None:
+    assert kind not in [hit.reason for hit in detect_flags(text)]
+
+
+def test_masking_replaces_each_piece_of_personal_data_with_its_kind() -> None:
+    text = "I'm Jo, 07700 900123, jo@example.com, NI JT123456C, 12 High Street"
+    masked = mask_personal_data(text, label=lambda reason: f"[{reason}]")
+    assert masked == (
+        "I'm Jo, [phone number], [email address], NI [National Insurance number], [street address]"
+    )
+    assert mask_personal_data("nothing here", label=str.upper) == "nothing here"

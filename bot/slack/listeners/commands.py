@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
+from bot.core.flagging import unescape_slack
 from bot.services import Services
 from bot.slack.deadline_messages import foi_due_reply
 from bot.slack.ids import Command
@@ -29,6 +30,9 @@ def register(app: App, services: Services) -> None:
                 services.renderer,
                 accounts=list(desk.config.desk.accounts),
                 default_account=desk.config.desk.default_account,
-                unknown=subcommand if subcommand.lower() not in ("", "help") else None,
+                # Slack sends `<`, `>` and `&` as entities; the template escapes them again.
+                unknown=(
+                    unescape_slack(subcommand) if subcommand.lower() not in ("", "help") else None
+                ),
             )
         ack(text=text, response_type="ephemeral")
