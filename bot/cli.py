@@ -1,4 +1,4 @@
-"""The `commsbot` command line: serve, demo, check-config, triage."""
+"""The `commsbot` command line: serve, demo, check-config, triage, evaluate-themes."""
 
 from __future__ import annotations
 
@@ -108,6 +108,25 @@ def cmd_triage(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_evaluate_themes(args: argparse.Namespace) -> int:
+    """Measure the theme grouping on a corpus with gold themes."""
+    from bot.evaluate_themes import evaluate_command
+
+    try:
+        config = load_config(_config_dir(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return evaluate_command(
+        config,
+        args.file,
+        output_format=args.format,
+        show_mistakes=args.mistakes,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -133,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
     tri.set_defaults(func=cmd_triage)
+
+    evaluate = sub.add_parser(
+        "evaluate-themes", help="measure theme grouping on a corpus with gold themes (JSONL)"
+    )
+    evaluate.add_argument("file", help="posts with gold 'label' and 'theme', one per line")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table")
+    evaluate.add_argument(
+        "--mistakes", action="store_true", help="also list each split and wrong merge"
+    )
+    evaluate.set_defaults(func=cmd_evaluate_themes)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -12,13 +12,16 @@ from pydantic import BaseModel, ValidationError
 
 from bot.config.desk_model import AccountModel, DeskFile, default_account_problem
 from bot.config.rules_model import RulesFile
+from bot.config.themes_model import ThemesFile
 from bot.core.classify import Classifier
 from bot.core.routing import RoutingTable
+from bot.core.themes import ThemeSettings
 
 M = TypeVar("M", bound=BaseModel)
 
 DESK_FILE = "desk.yaml"
 RULES_FILE = "rules.yaml"
+THEMES_FILE = "themes.yaml"  # optional: without it, themes group by words alone
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class DeskConfig:
     classifier: Classifier
     directory: Path
     warnings: tuple[str, ...] = ()
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -141,16 +145,30 @@ def load_config(directory: Path) -> DeskConfig:
             classifier = Classifier(core_rules, default_category=default_category)
         except ValueError as exc:
             problems.append(Problem(str(rules_path), "rules", str(exc)))
-    if problems or desk is None or classifier is None:
+    themes = _load_themes(directory / THEMES_FILE, problems)
+    if problems or desk is None or classifier is None or themes is None:
         raise ConfigError(problems)
     return DeskConfig(
-        desk=desk, classifier=classifier, directory=directory, warnings=_stray_files(directory)
+        desk=desk,
+        classifier=classifier,
+        directory=directory,
+        warnings=_stray_files(directory),
+        themes=themes,
     )
+
+
+def _load_themes(path: Path, problems: list[Problem]) -> ThemeSettings | None:
+    """The theme settings from themes.yaml, the defaults if there is none, None if it is bad."""
+    if not path.exists():
+        return ThemeSettings()
+    data = _read_yaml(path, problems)
+    model = _validate(ThemesFile, data, path, problems) if data is not None else None
+    return model.to_core() if model is not None else None
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:
     """Config-looking files commsbot does not read (a misnamed rules.yml, say)."""
-    known = {DESK_FILE, RULES_FILE}
+    known = {DESK_FILE, RULES_FILE, THEMES_FILE}
     stray = sorted(
         path.name
         for pattern in ("*.yaml", "*.yml", "*.toml", "*.json")
