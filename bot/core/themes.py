@@ -336,8 +336,7 @@ def _author_key(post: Post) -> str:
 
 
 def _established(counts: Sequence[tuple[str, int]]) -> set[str]:
-    """The names a theme is clearly about: named by two posts or more, and by most of those
-    naming anything of the kind (at least half as often as the most named)."""
+    """The names a theme is clearly about: named twice or more, and half as often as the top."""
     if not counts:
         return set()
     top = counts[0][1]
@@ -377,8 +376,10 @@ class ThemeMatcher:
         self._incidents: dict[tuple[str, str], dict[str, None]] = {}
         # Place names of open incidents (how many incidents name each).
         self._incident_places: dict[str, int] = {}
-        # (deadline, ref, last_seen) entries; stale ones are skipped when popped.
-        self._expiry: list[tuple[datetime, str, datetime]] = []
+        # One (deadline, ref) entry per held theme, at most: a theme joined since its entry
+        # was pushed is pushed again with its new deadline when the old one comes up.
+        self._expiry: list[tuple[datetime, str]] = []
+        self._scheduled: set[str] = set()
         # account -> open conversation themes (the N of the IDF).
         self._open_counts: dict[str, int] = {}
         self._places = PlaceFinder(
@@ -705,8 +706,12 @@ class ThemeMatcher:
             return
         self._themes[theme.ref] = theme
         self._index(theme)
-        deadline = theme.last_seen + self.settings.window(theme.kind)
-        heapq.heappush(self._expiry, (deadline, theme.ref, theme.last_seen))
+        if theme.ref not in self._scheduled:
+            self._scheduled.add(theme.ref)
+            heapq.heappush(self._expiry, (self._deadline(theme), theme.ref))
+
+    def _deadline(self, theme: OpenTheme) -> datetime:
+        return theme.last_seen + self.settings.window(theme.kind)
 
     def update(self, theme: OpenTheme) -> None:
         """Replace the open theme with the same ref (after a join, a merge or an edit)."""
@@ -717,15 +722,22 @@ class ThemeMatcher:
         theme = self._themes.pop(ref, None)
         if theme is not None:
             self._unindex(theme)
+        # Its heap entry, if any, is dropped when it comes up (`expire`).
 
     def expire(self, now: datetime) -> tuple[str, ...]:
         """Drop the themes whose join window passed before `now`; their refs, oldest first."""
         expired = []
         while self._expiry and self._expiry[0][0] < now:
-            _, ref, last_seen = heapq.heappop(self._expiry)
+            _, ref = heapq.heappop(self._expiry)
             theme = self._themes.get(ref)
-            if theme is None or theme.last_seen != last_seen:
-                continue  # closed, or joined since: a newer entry is in the heap
+            if theme is None:
+                self._scheduled.discard(ref)  # closed meanwhile
+                continue
+            deadline = self._deadline(theme)
+            if deadline >= now:  # joined since it was scheduled: look again later
+                heapq.heappush(self._expiry, (deadline, ref))
+                continue
+            self._scheduled.discard(ref)
             self.close(ref)
             expired.append(ref)
         return tuple(expired)
