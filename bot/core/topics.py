@@ -149,10 +149,12 @@ class TermSets:
         index = 0
         while index < len(stems):
             matched = 1
+            # Longest phrase first: "bin collection" is one mention, not two.
             for phrase, name in self._phrases.get(stems[index], ()):
                 if tuple(stems[index : index + len(phrase)]) == phrase:
                     counts[name] = counts.get(name, 0) + 1
-                    matched = max(matched, len(phrase))
+                    matched = len(phrase)
+                    break
             index += matched
         for symbol in text.emoji:
             for name in self._emoji.get(symbol, ()):

@@ -68,7 +68,10 @@ def group(items: list[tuple[Post, str]], themes: ThemeSettings | None = None) ->
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        ("Bins not collected in Hadleigh again", "Has anyone's rubbish been picked up in Hadleigh?"),
+        (
+            "Bins not collected in Hadleigh again",
+            "Has anyone's rubbish been picked up in Hadleigh?",
+        ),
         ("Our refuse collection was missed, Hadleigh", "BINMEN NEVER CAME TO HADLEIGH 😡😡"),
         ("recyling not colected on our street #binday", "Still waiting for the recycling lorry"),
         ("#BinsMissed again this week", "bins missed again, third week running"),
@@ -82,7 +85,10 @@ def group(items: list[tuple[Post, str]], themes: ThemeSettings | None = None) ->
 )
 def test_posts_about_the_same_thing_join_one_theme(first: str, second: str) -> None:
     refs = group(
-        [(post(first, author="@a"), "complaint"), (post(second, author="@b", minutes=30), "enquiry")]
+        [
+            (post(first, author="@a"), "complaint"),
+            (post(second, author="@b", minutes=30), "enquiry"),
+        ]
     )
     assert refs[0] == refs[1]
 
@@ -147,7 +153,10 @@ def test_a_theme_stays_joinable_for_the_join_window_after_its_last_post(
 ) -> None:
     items = [
         (post("Bins not collected in Hadleigh"), "complaint"),
-        (post("Hadleigh bins still not collected", author="@b", minutes=gap_hours * 60), "complaint"),
+        (
+            post("Hadleigh bins still not collected", author="@b", minutes=gap_hours * 60),
+            "complaint",
+        ),
     ]
     refs = group(items)
     assert (refs[0] == refs[1]) is joins
@@ -307,7 +316,10 @@ def test_a_person_in_danger_is_raised_on_their_own_first(report: str) -> None:
         (post(SMOKE, author="@a", account="fire"), "urgent"),
         (post("Fire on Spring Road Fenbridge, huge flames", author="@b", account="fire"), "urgent"),
         (post(report, author="@c", account="fire", minutes=3), "urgent"),
-        (post("Still massive flames in Fenbridge", author="@d", account="fire", minutes=4), "urgent"),
+        (
+            post("Still massive flames in Fenbridge", author="@d", account="fire", minutes=4),
+            "urgent",
+        ),
     ]
     placed = place_in_order(items, settings=settings())
     danger = placed[2].placement
@@ -323,7 +335,10 @@ def test_a_person_in_danger_is_raised_on_their_own_first(report: str) -> None:
 def test_an_urgent_post_that_is_no_incident_is_its_own_urgent_case() -> None:
     items = [
         (post("I can't go on, I think my kids would be better off without me"), "urgent"),
-        (post("I can't go on, I think my kids would be better off without me", minutes=1), "urgent"),
+        (
+            post("I can't go on, I think my kids would be better off without me", minutes=1),
+            "urgent",
+        ),
     ]
     placed = place_in_order(items, settings=settings())
     assert placed[0].ref != placed[1].ref
