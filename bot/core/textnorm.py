@@ -24,9 +24,13 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _LONG_RUN = re.compile(r"(.)\1{2,}")
 _SPACES = re.compile(r"\s+")
+# Variation selector, zero-width joiner and keycap: parts of an emoji, not of a word.
+_EMOJI_JOINERS = frozenset("\ufe0f\u200d\u20e3")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGITS = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Content words a title should have before it stops adding sentences.
+_TITLE_CONTENT_WORDS = 4
 
 
 # Function words that say nothing about what a post is about. Kept short on purpose: the
@@ -70,14 +74,18 @@ def fold(text: str) -> str:
 
 def is_emoji(char: str) -> bool:
     """Whether `char` is a pictograph or symbol rather than a letter, digit or punctuation."""
-    return unicodedata.category(char) in {"So", "Sk", "Cs"} or 0x1F000 <= ord(char) <= 0x1FAFF
+    return (
+        unicodedata.category(char) in {"So", "Sk", "Cs"}
+        or 0x1F000 <= ord(char) <= 0x1FAFF
+        or char in _EMOJI_JOINERS
+    )
 
 
 def emoji_in(text: str) -> tuple[str, ...]:
     """The distinct pictographs in `text`, in order of first appearance."""
     seen: dict[str, None] = {}
     for char in text:
-        if is_emoji(char) and char not in seen:
+        if is_emoji(char) and char not in _EMOJI_JOINERS and char not in seen:
             seen[char] = None
     return tuple(seen)
 
@@ -139,8 +147,6 @@ def repeat_key(text: str) -> str:
 
 # --- Titles -------------------------------------------------------------------------------
 
-_PERSONAL_REASONS = frozenset({"email address", "UK phone number", "payment card number"})
-
 
 def _without_personal_words(text: str) -> str:
     """`text` without the words that could carry personal data (emails, handles, numbers)."""
@@ -165,27 +171,36 @@ def _sentence_case(text: str) -> str:
 
 
 def title_from_text(text: str, *, limit: int = 80) -> str:
-    """A short title taken from a post: its first sentence, without links, handles or personal data.
+    """A short title from a post: its first sentences, without links, handles or personal data.
 
     The result is plain text (escape it where it is shown). Anything that looks like personal
     data (email address, phone or card number, postcode, street address, date of birth) is
     removed: words containing digits or `@` are dropped whenever a detector still fires.
+    Quoted lines (`> …`) are skipped when the post has words of its own.
     """
-    cleaned = _URL.sub(" ", text)
+    lines = text.splitlines() or [text]
+    # A quoted reply's own words say more than the words it quotes.
+    own = [line for line in lines if not line.lstrip().startswith(">")] or lines
+    cleaned = _URL.sub(" ", "\n".join(own))
     cleaned = _EMAIL.sub(" ", cleaned)
     cleaned = _MENTION.sub(" ", cleaned)
     cleaned = _HASHTAG.sub(lambda m: split_hashtag(m.group(1)), cleaned)
-    cleaned = "".join(" " if char == "\n" else char for char in cleaned if not is_emoji(char))
-    cleaned = cleaned.lstrip(" >\"'\u201c-")
+    cleaned = "".join(char for char in cleaned if not is_emoji(char))
+    cleaned = cleaned.strip().lstrip(" >\"'\u201c-")
     if any(hit.flag is Flag.PERSONAL_DATA for hit in detect_flags(cleaned)) or _has_digit_run(
         cleaned
     ):
         cleaned = _without_personal_words(cleaned)
     sentences = [part.strip() for part in _SENTENCE_END.split(cleaned) if part.strip()]
-    first = _SPACES.sub(" ", sentences[0] if sentences else cleaned).strip()
-    if len(first) < 12 and len(sentences) > 1:
-        first = _SPACES.sub(" ", " ".join(sentences[:2])).strip()
-    first = _sentence_case(first)
+    # Enough sentences to say what it is about ("Absolutely gutted." says too little).
+    taken: list[str] = []
+    for sentence in sentences or [cleaned]:
+        taken.append(sentence)
+        if len(content_stems(words(" ".join(taken)))) >= _TITLE_CONTENT_WORDS:
+            break
+    first = _sentence_case(_SPACES.sub(" ", " ".join(taken)).strip())
+    if not first:  # nothing but emoji: they are what was said
+        first = _SPACES.sub(" ", _MENTION.sub(" ", _URL.sub(" ", text))).strip()
     if len(first) <= limit:
         return first
     cut = first[: limit - 1]

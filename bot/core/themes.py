@@ -272,7 +272,9 @@ class Placement:
 
     `kind`, `signature`, `title` and `topic` describe the theme as it is *after* this post:
     store them on the theme. A new theme needs a reference from the caller
-    (`ThemeMatcher.commit(placement, ref=...)`).
+    (`ThemeMatcher.commit(placement, ref=...)`). `topic` is a key of `topics` in
+    config/themes.yaml, or None; an incident has none (its kind of emergency is
+    `signature.incident`).
     """
 
     kind: ThemeKind
@@ -508,7 +510,7 @@ class ThemeMatcher:
                 reason=PlacementReason.JOINED_INCIDENT,
                 signature=incident.signature.merged(features.signature()),
                 title=incident.title,
-                topic=incident.topic,
+                topic=None,
                 join_ref=incident.ref,
                 category=incident.category,
                 priority=Priority.URGENT,
@@ -519,7 +521,7 @@ class ThemeMatcher:
             reason=PlacementReason.NEW_INCIDENT,
             signature=signature,
             title=title_from_text(post.text),
-            topic=signature.topic,
+            topic=None,
             category=category,
             priority=Priority.URGENT,
         )

@@ -118,5 +118,18 @@ def test_words_drop_links_and_handles_and_keep_hashtag_words() -> None:
     assert words("@AnyshireCC sooooo bad http://x.example #BinDay") == ["soo", "bad", "bin", "day"]
 
 
-def test_a_title_skips_a_quoted_marker_and_emoji() -> None:
-    assert title_from_text("> 😡 bins missed again") == "bins missed again"
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("> 😡 bins missed again", "bins missed again"),
+        (
+            "> we apologise for any inconvenience\nthe rats on Cromwell St say otherwise",
+            "the rats on Cromwell St say otherwise",
+        ),
+        ("😡😡🗑️", "😡😡🗑️"),
+        ("@AnyshireCC #BinsMissed http://x.example", "Bins Missed"),
+    ],
+    ids=["quote-marker", "quoted-reply", "emoji-only", "hashtag-only"],
+)
+def test_titles_say_what_the_post_says(text: str, title: str) -> None:
+    assert title_from_text(text) == title

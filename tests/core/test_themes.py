@@ -478,9 +478,20 @@ def test_titles_carry_no_personal_data(text: str) -> None:
 
 def test_a_shouted_title_is_written_in_sentence_case() -> None:
     placement = ThemeMatcher(settings()).place(
-        post("RUBBISH STILL NOT COLLECTED IN HADLEIGH. DAY 3."), "complaint", now=START
+        post("RUBBISH STILL NOT COLLECTED ON OUR STREET IN HADLEIGH. DAY 3."),
+        "complaint",
+        now=START,
     )
-    assert placement.title == "Rubbish still not collected in hadleigh."
+    assert placement.title == "Rubbish still not collected on our street in hadleigh."
+
+
+def test_a_title_takes_enough_sentences_to_say_what_it_is_about() -> None:
+    placement = ThemeMatcher(settings()).place(
+        post("Absolutely gutted. Ashwell station has been there since 1952. A disgrace"),
+        "general",
+        now=START,
+    )
+    assert placement.title == "Absolutely gutted. Ashwell station has been there since 1952."
 
 
 def test_a_long_title_is_cut_at_a_word() -> None:
