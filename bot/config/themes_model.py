@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.core.places import canonical_name
 from bot.core.textnorm import words
 from bot.core.themes import DEFAULT_CONVERSATIONAL, ThemeSettings
-from bot.core.topics import TermSets, folded_phrase
+from bot.core.topics import DangerTerms, TermSets, folded_phrase
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Categories whose posts are each handled on their own and must never be merged as chatter.
@@ -42,6 +42,33 @@ def _check_categories(value: list[str]) -> list[str]:
     return value
 
 
+class PersonInDangerModel(BaseModel):
+    """What makes a report name a particular person in danger."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phrases: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+    danger: list[str] = Field(default_factory=list)
+    within_words: int = Field(default=8, ge=1, le=40)
+
+    @field_validator("phrases", "people", "danger")
+    @classmethod
+    def _terms_valid(cls, value: list[str]) -> list[str]:
+        if value:
+            _check_keys({"terms": value}, "list")
+        return value
+
+    def to_core(self) -> DangerTerms:
+        """The core detector this entry describes."""
+        return DangerTerms.build(
+            phrases=self.phrases,
+            people=self.people,
+            danger=self.danger,
+            within_words=self.within_words,
+        )
+
+
 class ThemesFile(BaseModel):
     """The whole of `themes.yaml`."""
 
@@ -53,13 +80,13 @@ class ThemesFile(BaseModel):
     repeat_categories: list[str] = Field(default_factory=lambda: ["moderation"])
     incident_categories: list[str] = Field(default_factory=lambda: ["urgent"])
     join_window_hours: float = Field(default=168, gt=0, le=24 * 31)
-    repeat_window_hours: float = Field(default=168, gt=0, le=24 * 92)
+    repeat_window_hours: float = Field(default=720, gt=0, le=24 * 92)
     incident_window_hours: float = Field(default=3, gt=0, le=72)
     incidents_across_accounts: bool = True
     min_similarity: float = Field(default=0.3, gt=0, lt=2)
     topics: dict[str, list[str]] = Field(default_factory=dict)
     incidents: dict[str, list[str]] = Field(default_factory=dict)
-    person_in_danger: list[str] = Field(default_factory=list)
+    person_in_danger: PersonInDangerModel = PersonInDangerModel()
     places: list[str] = Field(default_factory=list)
     not_places: list[str] = Field(default_factory=list)
 
@@ -89,13 +116,6 @@ class ThemesFile(BaseModel):
     def _incidents_valid(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return _check_keys(value, "incident kind")
 
-    @field_validator("person_in_danger")
-    @classmethod
-    def _danger_valid(cls, value: list[str]) -> list[str]:
-        if value:
-            _check_keys({"person_in_danger": value}, "list")
-        return value
-
     @field_validator("places", "not_places")
     @classmethod
     def _places_named(cls, value: list[str]) -> list[str]:
@@ -122,9 +142,7 @@ class ThemesFile(BaseModel):
         return ThemeSettings(
             topics=TermSets.build(self.topics),
             incidents=TermSets.build(self.incidents),
-            person_in_danger=TermSets.build(
-                {"person_in_danger": self.person_in_danger} if self.person_in_danger else {}
-            ),
+            person_in_danger=self.person_in_danger.to_core(),
             places=frozenset(canonical_name(place) for place in self.places),
             not_places=frozenset(word for name in self.not_places for word in words(name)),
             conversational_categories=frozenset(self.conversational_categories),

@@ -71,7 +71,7 @@ from typing import Any, Protocol
 from bot.core.places import GENERIC_PLACE_WORDS, PlaceFinder, is_street, same_place, towns
 from bot.core.posts import Post
 from bot.core.textnorm import fold, repeat_key, title_from_text
-from bot.core.topics import Analysed, TermSets, analyse
+from bot.core.topics import Analysed, DangerTerms, TermSets, analyse
 
 # Most word stems a theme's signature keeps (the most used ones), so it stays small to store.
 MAX_SIGNATURE_TERMS = 40
@@ -301,14 +301,14 @@ class ThemeSettings:
 
     topics: TermSets = field(default_factory=lambda: TermSets.build({}))
     incidents: TermSets = field(default_factory=lambda: TermSets.build({}))
-    person_in_danger: TermSets = field(default_factory=lambda: TermSets.build({}))
+    person_in_danger: DangerTerms = field(default_factory=DangerTerms)
     places: frozenset[str] = frozenset()
     not_places: frozenset[str] = frozenset()
     conversational_categories: frozenset[str] = DEFAULT_CONVERSATIONAL
     repeat_categories: frozenset[str] = frozenset({"moderation"})
     incident_categories: frozenset[str] = frozenset({"urgent"})
     join_window: timedelta = timedelta(hours=168)
-    repeat_window: timedelta = timedelta(hours=168)
+    repeat_window: timedelta = timedelta(days=30)
     incident_window: timedelta = timedelta(hours=3)
     incidents_across_accounts: bool = True
     min_similarity: float = 0.3
@@ -347,8 +347,8 @@ class ConversationSimilarity(Protocol):
 
 
 def _author_key(post: Post) -> str:
-    """Who wrote a post, per network: handles compare without case or a leading @."""
-    return f"{post.network.value}:{fold(post.author.handle).lstrip('@')}"
+    """Who wrote a post: handles compare without case or a leading @, on any network."""
+    return fold(post.author.handle).strip().lstrip("@")
 
 
 def _established(counts: Sequence[tuple[str, int]]) -> set[str]:
@@ -385,8 +385,9 @@ class ThemeMatcher:
         # (account, key) -> refs of open conversation themes having it; keys are "t:topic",
         # "p:place name", "w:word of a place name" and "s:word stem".
         self._postings: dict[tuple[str, str], dict[str, None]] = {}
-        # (account, author, repeat key) -> ref of the case repeats join.
-        self._repeats: dict[tuple[str, str, str], str] = {}
+        # (author, repeat key) -> ref of the case repeats join, on any account or network:
+        # the same text from the same author is one case wherever it is posted.
+        self._repeats: dict[tuple[str, str], str] = {}
         # (scope, incident kind) -> refs of open incidents; scope is the account, or "*"
         # when incidents are shared across accounts.
         self._incidents: dict[tuple[str, str], dict[str, None]] = {}
@@ -468,7 +469,7 @@ class ThemeMatcher:
         key = repeat_key(post.text)
         author = _author_key(post)
         signature = replace(features.signature(), repeat_key=key, author=author)
-        ref = self._repeats.get((post.account, author, key))
+        ref = self._repeats.get((author, key))
         theme = self._live(ref, now) if ref is not None else None
         if theme is not None and theme.category == category:
             return Placement(
@@ -489,7 +490,11 @@ class ThemeMatcher:
     ) -> Placement:
         kinds = self.settings.incidents.ranked(features.text)
         incident = self._open_incident(post.account, kinds, features.places, now)
-        if self.settings.person_in_danger.find(features.text):
+        if self.settings.person_in_danger.found_in(features.text):
+            if incident is None and not kinds:
+                # "My nan can't get out": which emergency is told by the place alone.
+                every_kind = self.settings.incidents.names
+                incident = self._open_incident(post.account, every_kind, features.places, now)
             return self._case(
                 category,
                 features,
@@ -790,7 +795,7 @@ class ThemeMatcher:
             for name in signature.place_names:
                 self._incident_places[name] = self._incident_places.get(name, 0) + 1
         if signature.repeat_key is not None and signature.author is not None:
-            self._repeats[(account, signature.author, signature.repeat_key)] = theme.ref
+            self._repeats[(signature.author, signature.repeat_key)] = theme.ref
 
     def _unindex(self, theme: OpenTheme) -> None:
         account, signature = theme.account, theme.signature
@@ -816,9 +821,9 @@ class ThemeMatcher:
                 else:
                     self._incident_places.pop(name, None)
         if signature.repeat_key is not None and signature.author is not None:
-            key3 = (account, signature.author, signature.repeat_key)
-            if self._repeats.get(key3) == theme.ref:
-                del self._repeats[key3]
+            repeat = (signature.author, signature.repeat_key)
+            if self._repeats.get(repeat) == theme.ref:
+                del self._repeats[repeat]
 
 
 def _overlap(first: Iterable[str], second: Iterable[str]) -> bool:

@@ -137,9 +137,12 @@ class TermSets:
         self._typos[word] = found
         return found
 
-    def find(self, text: Analysed) -> dict[str, int]:
-        """How many times each name's terms occur in `text` (names with none are left out)."""
-        counts: dict[str, int] = {}
+    def matches(self, text: Analysed) -> list[tuple[int, str]]:
+        """Where each term occurs in `text`: (word position, name), in reading order.
+
+        Emoji have no word position; they are listed last, at position -1.
+        """
+        found: list[tuple[int, str]] = []
         stems = list(text.stems)
         for index, word in enumerate(text.words):
             if stems[index] not in self._phrases and not word.isdigit():
@@ -152,13 +155,19 @@ class TermSets:
             # Longest phrase first: "bin collection" is one mention, not two.
             for phrase, name in self._phrases.get(stems[index], ()):
                 if tuple(stems[index : index + len(phrase)]) == phrase:
-                    counts[name] = counts.get(name, 0) + 1
+                    found.append((index, name))
                     matched = len(phrase)
                     break
             index += matched
         for symbol in text.emoji:
-            for name in self._emoji.get(symbol, ()):
-                counts[name] = counts.get(name, 0) + 1
+            found.extend((-1, name) for name in self._emoji.get(symbol, ()))
+        return found
+
+    def find(self, text: Analysed) -> dict[str, int]:
+        """How many times each name's terms occur in `text` (names with none are left out)."""
+        counts: dict[str, int] = {}
+        for _, name in self.matches(text):
+            counts[name] = counts.get(name, 0) + 1
         return counts
 
     def ranked(self, text: Analysed) -> tuple[str, ...]:
@@ -171,3 +180,48 @@ class TermSets:
 def folded_phrase(text: str) -> str:
     """A term or place name as compared: folded, words joined by single spaces."""
     return " ".join(words(fold(text)))
+
+
+@dataclass(frozen=True)
+class DangerTerms:
+    """What makes a report name a particular person in danger.
+
+    Either a phrase that says so on its own ("trapped", "in the water"), or a word for a
+    person ("my nan", "a boy", "someone") within `within_words` words of a word for danger
+    ("can't get out", "upstairs", "not breathing").
+    """
+
+    phrases: TermSets = field(default_factory=lambda: TermSets.build({}))
+    people: TermSets = field(default_factory=lambda: TermSets.build({}))
+    danger: TermSets = field(default_factory=lambda: TermSets.build({}))
+    within_words: int = 8
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        phrases: Sequence[str] = (),
+        people: Sequence[str] = (),
+        danger: Sequence[str] = (),
+        within_words: int = 8,
+    ) -> DangerTerms:
+        """Compile the three lists of terms."""
+
+        def terms(values: Sequence[str]) -> TermSets:
+            return TermSets.build({"term": list(values)} if values else {})
+
+        return cls(terms(phrases), terms(people), terms(danger), within_words)
+
+    def found_in(self, text: Analysed) -> bool:
+        """Whether `text` says that a particular person is in danger."""
+        if self.phrases.matches(text):
+            return True
+        people = [at for at, _ in self.people.matches(text) if at >= 0]
+        if not people:
+            return False
+        return any(
+            abs(person - danger) <= self.within_words
+            for danger, _ in self.danger.matches(text)
+            if danger >= 0
+            for person in people
+        )

@@ -231,11 +231,31 @@ def test_the_same_text_repeated_by_one_author_is_one_moderation_case(repeat: str
 
 
 @pytest.mark.parametrize(
+    ("network", "account"),
+    [(Network.INSTAGRAM, "council"), (Network.FACEBOOK, "fire"), (Network.X, "fire")],
+    ids=["other-network", "other-account", "both"],
+)
+def test_the_same_spam_from_one_author_is_one_case_wherever_it_is_posted(
+    network: Network, account: str
+) -> None:
+    text = "Earn £3,000 a week from home!! Message Sandra on WhatsApp"
+    items = [
+        (post(text, author="@sandra.wins", network=Network.FACEBOOK), "moderation"),
+        (
+            post(text, author="@sandra.wins", network=network, account=account, minutes=60),
+            "moderation",
+        ),
+    ]
+    refs = group(items)
+    assert refs[0] == refs[1]
+
+
+@pytest.mark.parametrize(
     ("second_author", "second_text", "minutes"),
     [
         ("@someone_else", "You are all idiots at the council", 1),
         ("@troll", "You are all morons at the council", 1),
-        ("@troll", "You are all idiots at the council", 8 * 24 * 60),
+        ("@troll", "You are all idiots at the council", 31 * 24 * 60),
     ],
     ids=["other-author", "other-text", "after-repeat-window"],
 )
@@ -330,6 +350,50 @@ def test_a_person_in_danger_is_raised_on_their_own_first(report: str) -> None:
     assert danger.priority < placed[0].placement.priority
     assert danger.reason is PlacementReason.PERSON_IN_DANGER
     assert danger.related_ref == placed[0].ref
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "my nan lives on Spring Road Fenbridge and she can't get out of the back bedroom",
+        "Kids are still in the house next to the Fenbridge fire!!",
+        "THERES A MAN ON THE ROOF OF THE UNIT NEXT TO THE FIRE IN FENBRIDGE",
+        "the old lady at number 4 is on her own and the smoke from the Fenbridge fire is in her hall",
+        "a boy fell in the brook by the fire, Fenbridge, we can't see him",
+    ],
+    ids=["cannot-get-out", "still-in", "on-the-roof", "on-her-own", "fell-in"],
+)
+def test_a_person_in_danger_is_found_in_their_own_words(report: str) -> None:
+    matcher = ThemeMatcher(settings())
+    crowd = post(SMOKE, author="@a", account="fire")
+    matcher.commit(
+        matcher.place(crowd, "urgent", now=crowd.posted_at),
+        post=crowd,
+        now=crowd.posted_at,
+        ref="T-0001",
+    )
+    danger = post(report, author="@b", account="fire", minutes=2)
+    placement = matcher.place(danger, "urgent", now=danger.posted_at)
+    assert placement.is_new and placement.raise_individually
+    assert placement.related_ref == "T-0001"
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "Loads of smoke over Fenbridge, can see it from the bypass",
+        "People are stood by the fence filming the Fenbridge fire",
+        "Flames still visible from Spring Road Fenbridge, the whole sky is black",
+    ],
+)
+def test_reports_of_the_emergency_itself_stay_in_the_crowd(report: str) -> None:
+    items = [
+        (post(SMOKE, author="@a", account="fire"), "urgent"),
+        (post(report, author="@b", account="fire", minutes=2), "urgent"),
+    ]
+    placed = place_in_order(items, settings=settings())
+    assert placed[0].ref == placed[1].ref
+    assert not placed[1].placement.raise_individually
 
 
 def test_an_urgent_post_that_is_no_incident_is_its_own_urgent_case() -> None:
