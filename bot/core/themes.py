@@ -38,7 +38,7 @@ benchmarks/compare_grouping.py; README "Grouping posts into themes" has the figu
 
 Incidents are matched on the kind of emergency (lexicon `incidents`) and place: a report
 joins an open incident of the same kind sharing a place with it, or the only open incident
-of that kind when the report names no other town; by default across accounts, since the
+of that kind when the report names no place at all; by default across accounts, since the
 council and the fire service hear about the same fire.
 
 Cost: the matcher keeps an inverted index from (account, topic / place / word stem) to
@@ -539,9 +539,10 @@ class ThemeMatcher:
     ) -> OpenTheme | None:
         """The open incident a report of `kinds` at `places` belongs to, if one is clear.
 
-        An incident of the same kind within the incident window, not in another town: the
-        one sharing a place with the report if any does, else the only one there is (a
-        report naming no place, or only a street, belongs to it); none if it is not clear.
+        An incident of the same kind within the incident window sharing a place with the
+        report; or, for a report naming no place at all ("huge smoke, what's on fire?"),
+        the only open incident of that kind. A report naming only other places is not
+        merged on a guess: it may be another emergency.
         """
         scope = self._incident_scope(account)
         post_towns = towns(places)
@@ -562,7 +563,7 @@ class ThemeMatcher:
             sharing = [theme for shares, theme in fitting if shares]
             if sharing:
                 return max(sharing, key=lambda t: (t.last_seen, t.post_count, t.ref))
-            if len(fitting) == 1:
+            if len(fitting) == 1 and not places:
                 return fitting[0][1]
         return None
 
