@@ -55,7 +55,8 @@ STREET_WORDS = word_set(
 # Street words that make a place even in lower case after a name ("Beaumont estate"); words
 # such as "park" or "green" are too often something else ("Brackford park and ride").
 _LOWER_CASE_STREET_WORDS = word_set(
-    "road street lane avenue drive close crescent terrace estate grove"
+    "road street lane avenue drive close crescent terrace estate grove quarry lido weir "
+    "lake reservoir beach woods quay harbour marina"
 )
 
 # Capitalised words that are never places by themselves.

@@ -27,13 +27,15 @@ benchmarks/compare_grouping.py; README "Grouping posts into themes" has the figu
       typos of a dropped, added or swapped letter, plurals and endings by Snowball stems),
       counted by how central the topic is to the theme;
     - places (towns, streets, estates) found in the text, counted by the share of the
-      theme's posts naming them; a post naming another town than the one a theme is
-      clearly about (and no street in common) is penalised, which keeps "bins in Hadleigh"
-      apart from "bins in Sudbury" while a county-wide theme (library hours) still takes
-      posts from every town;
-    - a TF-IDF cosine between the post's word stems and the theme's stem centroid, with IDF
-      over the open themes, so the shared words that matter are the rare ones;
-    - a clash penalty when the post names topics and none is one the theme is about.
+      theme's posts naming them. A post naming another town than the one a theme is
+      clearly about (named by half its posts, or established) and no place in common
+      never joins it: "bins in Hadleigh" and "bins in Sudbury" are two themes, while a
+      county-wide theme (library hours), whose posts name many towns or none, still
+      takes posts from every town;
+    - a TF-IDF cosine between the post's word stems (place names left out: they count as
+      places) and the theme's stem centroid, with IDF over the open themes, so the shared
+      words that matter are the rare ones;
+    - a penalty when the post names topics and none is one the theme is clearly about.
   A post joins the best-scoring open theme when the score reaches `min_similarity`.
 
 Incidents are matched on the kind of emergency (lexicon `incidents`) and place: a report
@@ -70,15 +72,15 @@ from typing import Any, Protocol
 
 from bot.core.places import GENERIC_PLACE_WORDS, PlaceFinder, is_street, same_place, towns
 from bot.core.posts import Post
-from bot.core.textnorm import fold, repeat_key, title_from_text
+from bot.core.textnorm import fold, repeat_key, stem, title_from_text
 from bot.core.topics import Analysed, DangerTerms, TermSets, analyse
 
 # Most word stems a theme's signature keeps (the most used ones), so it stays small to store.
 MAX_SIGNATURE_TERMS = 40
 # A word stem shared by more open themes (on one account) than this proposes no candidates.
 MAX_STEM_POSTINGS = 64
-# Weight of a shared topic and of a shared place, added to the word similarity, and what a
-# clash (other topics, or another town, than the ones a theme is clearly about) takes off.
+# Weight of a shared topic and of a shared place, added to the word similarity, and what
+# naming other topics than the ones a theme is clearly about takes off.
 TOPIC_WEIGHT = 0.35
 PLACE_WEIGHT = 0.35
 CLASH_PENALTY = 0.5
@@ -331,12 +333,50 @@ class PostFeatures:
     places: tuple[str, ...]
     stems: tuple[str, ...]  # distinct content stems, sorted
 
+    @property
+    def topic_names(self) -> frozenset[str]:
+        """The topics the post names."""
+        return frozenset(name for name, _ in self.topics)
+
+    @property
+    def towns(self) -> frozenset[str]:
+        """The towns (not streets) the post names."""
+        return towns(self.places)
+
     def signature(self) -> ThemeSignature:
         """The signature of a theme made of this post alone."""
         return ThemeSignature(
             topics=_counts((name, 1) for name, _ in self.topics),
             places=_counts((name, 1) for name in self.places),
             terms=_counts((s, 1) for s in self.stems)[:MAX_SIGNATURE_TERMS],
+        )
+
+
+@dataclass(frozen=True)
+class _ThemeView:
+    """What scoring needs of a conversation theme, derived from its signature."""
+
+    topics: dict[str, int]
+    top_topic: int
+    main_topics: frozenset[str]  # topics named at least a quarter as often as the top one
+    topics_clear: bool  # whether the theme is clearly about its main topics
+    places: dict[str, int]
+    towns: tuple[str, ...]
+    towns_clear: bool  # whether the theme is clearly about one or a few towns
+
+    @classmethod
+    def of(cls, theme: OpenTheme) -> _ThemeView:
+        signature = theme.signature
+        top = signature.topics[0][1] if signature.topics else 0
+        town_counts = [(name, count) for name, count in signature.places if not is_street(name)]
+        return cls(
+            topics=dict(signature.topics),
+            top_topic=top,
+            main_topics=frozenset(name for name, count in signature.topics if 4 * count >= top),
+            topics_clear=bool(_clear(signature.topics, theme.post_count)),
+            places=dict(signature.places),
+            towns=tuple(name for name, _ in town_counts),
+            towns_clear=bool(_clear(town_counts, theme.post_count)),
         )
 
 
@@ -357,6 +397,11 @@ def _established(counts: Sequence[tuple[str, int]]) -> set[str]:
         return set()
     top = counts[0][1]
     return {name for name, count in counts if count >= 2 and 2 * count >= top}
+
+
+def _clear(counts: Sequence[tuple[str, int]], posts: int) -> set[str]:
+    """The names a theme is clearly about: established, or named by half its posts or more."""
+    return _established(counts) | {name for name, count in counts if 2 * count >= posts}
 
 
 def _share(counts: Sequence[tuple[str, int]], names: Iterable[str]) -> float:
@@ -399,6 +444,8 @@ class ThemeMatcher:
         self._scheduled: set[str] = set()
         # account -> open conversation themes (the N of the IDF).
         self._open_counts: dict[str, int] = {}
+        # ref -> what scoring needs of the theme as held now (dropped when it changes).
+        self._views: dict[str, _ThemeView] = {}
         self._places = PlaceFinder(
             known=settings.places,
             vocabulary=settings.topics.vocabulary | settings.incidents.vocabulary,
@@ -417,9 +464,10 @@ class ThemeMatcher:
 
         places = self._places.find(post.text, also_known=known)
         topics = tuple(sorted(self.settings.topics.find(text).items()))
-        return PostFeatures(
-            text=text, topics=topics, places=places, stems=tuple(sorted(set(text.content_stems)))
-        )
+        # Place names count as places, not again as words.
+        place_words = {stem(word) for name in places for word in _place_words(name)}
+        content = set(text.content_stems) - place_words
+        return PostFeatures(text=text, topics=topics, places=places, stems=tuple(sorted(content)))
 
     # --- placing ------------------------------------------------------------------------
 
@@ -570,8 +618,9 @@ class ThemeMatcher:
     def _place_conversation(self, post: Post, features: PostFeatures, now: datetime) -> Placement:
         best: tuple[float, datetime, str] | None = None
         best_theme: OpenTheme | None = None
+        idf: dict[str, float] = {}  # IDF of each stem met while placing this post
         for theme in self._candidates(post.account, features, now):
-            score = self._score(post, features, theme)
+            score = self._score(post, features, theme, idf)
             if score < self.settings.min_similarity:
                 continue
             rank = (score, theme.last_seen, theme.ref)
@@ -613,14 +662,16 @@ class ThemeMatcher:
             ]
             for key in keys:
                 refs.update(self._postings.get((account, key), {}))
-            for stem in features.stems:
-                posting = self._postings.get((account, "s:" + stem))
+            for term in features.stems:
+                posting = self._postings.get((account, "s:" + term))
                 if posting is not None and len(posting) <= MAX_STEM_POSTINGS:
                     refs.update(posting)
         live = [theme for ref in refs if (theme := self._live(ref, now)) is not None]
         return sorted(live, key=lambda theme: theme.ref)
 
-    def _score(self, post: Post, features: PostFeatures, theme: OpenTheme) -> float:
+    def _score(
+        self, post: Post, features: PostFeatures, theme: OpenTheme, idf: dict[str, float]
+    ) -> float:
         """How alike `post` and the conversation `theme` are (higher is more alike).
 
         Word similarity, plus how central the shared topic and the shared place are to the
@@ -629,57 +680,66 @@ class ThemeMatcher:
         """
         if self._similarity is not None:
             return self._similarity(post, features, theme)
-        signature = theme.signature
-        post_topics = {name for name, _ in features.topics}
-        score = self._word_similarity(post.account, features, theme)
-        score += TOPIC_WEIGHT * _share(signature.topics, post_topics)
-        theme_places = [name for name, _ in signature.places]
-        shared_places = [
-            name for name in theme_places if any(same_place(name, p) for p in features.places)
-        ]
-        places = dict(signature.places)
-        named_by = max((places[name] for name in shared_places), default=0)
+        view = self._view(theme)
+        named_by = max(
+            (
+                count
+                for name, count in view.places.items()
+                if any(same_place(name, place) for place in features.places)
+            ),
+            default=0,
+        )
+        other_town = (
+            bool(features.towns)
+            and not named_by
+            and view.towns_clear
+            and not _overlap(features.towns, view.towns)
+        )
+        if other_town:
+            return -math.inf  # another town than the one the theme is about: never
+        post_topics = features.topic_names
+        score = self._word_similarity(post.account, features, theme, idf)
+        if view.top_topic:
+            shared = max((view.topics.get(name, 0) for name in post_topics), default=0)
+            score += TOPIC_WEIGHT * shared / view.top_topic
         # A place counts as much as the share of the theme's posts naming it (half is full).
         score += PLACE_WEIGHT * min(1.0, 2 * named_by / theme.post_count)
-        established_topics = _established(signature.topics)
-        if (
-            post_topics
-            and established_topics
-            and not post_topics
-            & {name for name, count in signature.topics if 4 * count >= signature.topics[0][1]}
-        ):
-            score -= CLASH_PENALTY
-        post_towns = towns(features.places)
-        town_counts = [(name, count) for name, count in signature.places if not is_street(name)]
-        if (
-            post_towns
-            and not shared_places
-            and _established(town_counts)
-            and not _overlap(post_towns, [name for name, _ in town_counts])
-        ):
+        if post_topics and view.topics_clear and not post_topics & view.main_topics:
             score -= CLASH_PENALTY
         return score
 
-    def _idf(self, account: str, stem: str) -> float:
-        """Inverse theme frequency of a stem among the account's open conversation themes."""
-        themes = self._open_counts.get(account, 0)
-        used = len(self._postings.get((account, "s:" + stem), ()))
-        return math.log((themes + 1) / (used + 1)) + 1.0
+    def _view(self, theme: OpenTheme) -> _ThemeView:
+        """What scoring needs of `theme`, worked out once per version of it."""
+        view = self._views.get(theme.ref)
+        if view is None:
+            view = _ThemeView.of(theme)
+            self._views[theme.ref] = view
+        return view
 
-    def _word_similarity(self, account: str, features: PostFeatures, theme: OpenTheme) -> float:
+    def _idf(self, account: str, term: str, cache: dict[str, float]) -> float:
+        """Inverse theme frequency of a stem among the account's open conversation themes."""
+        if term not in cache:
+            themes = self._open_counts.get(account, 0)
+            used = len(self._postings.get((account, "s:" + term), ()))
+            cache[term] = math.log((themes + 1) / (used + 1)) + 1.0
+        return cache[term]
+
+    def _word_similarity(
+        self, account: str, features: PostFeatures, theme: OpenTheme, idf: dict[str, float]
+    ) -> float:
         """Cosine between the post's stems and the theme's stem centroid, weighted by IDF."""
         if not features.stems or not theme.signature.terms:
             return 0.0
-        idf = {stem: self._idf(account, stem) for stem in features.stems}
-        post_norm = math.sqrt(sum(weight * weight for weight in idf.values()))
+        mine = {term: self._idf(account, term, idf) for term in features.stems}
+        post_norm = math.sqrt(sum(weight * weight for weight in mine.values()))
         dot = 0.0
         theme_norm_sq = 0.0
         total = theme.post_count
-        for stem, count in theme.signature.terms:
-            weight = (count / total) * (idf[stem] if stem in idf else self._idf(account, stem))
+        for term, count in theme.signature.terms:
+            weight = (count / total) * self._idf(account, term, idf)
             theme_norm_sq += weight * weight
-            if stem in idf:
-                dot += weight * idf[stem]
+            if term in mine:
+                dot += weight * mine[term]
         if not dot:
             return 0.0
         return dot / (post_norm * math.sqrt(theme_norm_sq))
@@ -799,6 +859,7 @@ class ThemeMatcher:
             self._repeats[(signature.author, signature.repeat_key)] = theme.ref
 
     def _unindex(self, theme: OpenTheme) -> None:
+        self._views.pop(theme.ref, None)
         account, signature = theme.account, theme.signature
         if theme.kind is ThemeKind.CONVERSATION:
             self._open_counts[account] = self._open_counts.get(account, 1) - 1

@@ -117,6 +117,29 @@ def test_posts_about_different_things_stay_apart(first: str, second: str) -> Non
     assert refs[2] != refs[0]
 
 
+def test_bins_in_one_town_and_bins_in_another_are_two_themes() -> None:
+    refs = group(
+        [
+            (post("Bins not collected in Hadleigh", author="@a"), "complaint"),
+            (post("Bins not collected in Sudbury", author="@b", minutes=10), "complaint"),
+            (post("hadleigh bins still not collected!!", author="@c", minutes=20), "complaint"),
+            (post("SUDBURY BINS NOT DONE EITHER", author="@d", minutes=30), "complaint"),
+        ]
+    )
+    assert refs[0] == refs[2] and refs[1] == refs[3] and refs[0] != refs[1]
+
+
+def test_a_county_wide_theme_takes_posts_from_every_town() -> None:
+    items = [
+        (post("Closing libraries on Mondays in the summer holidays?", author="@a"), "complaint"),
+        (post("Library hours cut again, shameful", author="@b", minutes=10), "general"),
+        (post("Why are the libraries shut on Mondays now?", author="@c", minutes=20), "enquiry"),
+        (post("Is Kelsham library closed on Mondays too?", author="@d", minutes=30), "enquiry"),
+        (post("Brackford library shut on Monday, no notice", author="@e", minutes=40), "complaint"),
+    ]
+    assert len(set(group(items))) == 1
+
+
 def test_a_theme_mixes_categories_and_each_post_keeps_its_own() -> None:
     items = [
         (post("Bins missed in Hadleigh again", author="@a"), "complaint"),
