@@ -62,9 +62,10 @@ class _State:
     def record(self, ref: str, post: Post, features: PostFeatures) -> None:
         grams = _char_grams(post.text)
         self.posts += 1
-        self.stem_df.update(set(features.stems))
+        stems = set(features.text.content_stems)  # every content word, place names too
+        self.stem_df.update(stems)
         self.gram_df.update(set(grams))
-        self.stems.setdefault(ref, Counter()).update(set(features.stems))
+        self.stems.setdefault(ref, Counter()).update(stems)
         self.grams.setdefault(ref, Counter()).update(grams)
         self.texts.setdefault(ref, []).append(" ".join(words(post.text)))
         self.sizes[ref] = self.sizes.get(ref, 0) + 1
@@ -98,7 +99,8 @@ def _methods(state: _State) -> dict[str, Similarity]:
     """The alternative similarities, reading what `state` remembers of each theme."""
 
     def words_sim(post: Post, features: PostFeatures, ref: str) -> float:
-        return _cosine(Counter(features.stems), state.stems[ref], state.stem_df, state.posts)
+        mine = Counter(set(features.text.content_stems))
+        return _cosine(mine, state.stems[ref], state.stem_df, state.posts)
 
     def chars_sim(post: Post, features: PostFeatures, ref: str) -> float:
         return _cosine(_char_grams(post.text), state.grams[ref], state.gram_df, state.posts)
