@@ -19,9 +19,9 @@ The rules (issue 7, DOMAIN.md):
 How "about the same thing" is decided, and why (measured on the dev themes corpus with
 benchmarks/compare_grouping.py; README "Grouping posts into themes" has the figures):
   Posts are short and messy, and one subject comes in different words ("bins", "rubbish",
-  "refuse", "binmen", "collection"). Word TF-IDF (B-cubed F1 0.73 on dev) and character
-  n-gram TF-IDF (0.70) treat synonyms as strangers and miss most joins; rapidfuzz token-set
-  ratio (0.65) joins posts that merely share wording across subjects; topics alone (0.69)
+  "refuse", "binmen", "collection"). Word TF-IDF (B-cubed F1 0.72 on dev) and character
+  n-gram TF-IDF (0.69) treat synonyms as strangers and miss most joins; rapidfuzz token-set
+  ratio (0.64) joins posts that merely share wording across subjects; topics alone (0.68)
   join every bins post in the county into one theme. The hybrid used here scores 0.82:
     - topics from a small lexicon in config/themes.yaml (synonyms, hashtags split, emoji,
       typos of a dropped, added or swapped letter, plurals and endings by Snowball stems),
