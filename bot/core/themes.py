@@ -404,14 +404,6 @@ def _clear(counts: Sequence[tuple[str, int]], posts: int) -> set[str]:
     return _established(counts) | {name for name, count in counts if 2 * count >= posts}
 
 
-def _share(counts: Sequence[tuple[str, int]], names: Iterable[str]) -> float:
-    """How central the most central of `names` is to a theme: 1 for its most named."""
-    table = dict(counts)
-    top = counts[0][1] if counts else 0
-    best = max((table[name] for name in names if name in table), default=0)
-    return best / top if top else 0.0
-
-
 class ThemeMatcher:
     """Holds the open themes in memory, indexed, and places each new post among them.
 
