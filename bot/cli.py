@@ -1,5 +1,5 @@
-"""The `commsbot` command line: serve, demo, check-config, triage, evaluate, train, templates,
-deadline."""
+"""The `commsbot` command line: serve, demo, check-config, triage, evaluate, train,
+evaluate-themes, templates, deadline."""
 
 from __future__ import annotations
 
@@ -231,6 +231,25 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
 
 
+def cmd_evaluate_themes(args: argparse.Namespace) -> int:
+    """Measure the theme grouping on a corpus with gold themes."""
+    from bot.evaluate_themes import evaluate_command
+
+    try:
+        config = load_config(_config_dir(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return evaluate_command(
+        config,
+        args.file,
+        output_format=args.format,
+        show_mistakes=args.mistakes,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -281,6 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
     tr.add_argument("--corpus", help="a labelled corpus to train on instead of the shipped one")
     tr.set_defaults(func=cmd_train)
+    evaluate = sub.add_parser(
+        "evaluate-themes", help="measure theme grouping on a corpus with gold themes (JSONL)"
+    )
+    evaluate.add_argument("file", help="posts with gold 'label' and 'theme', one per line")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table")
+    evaluate.add_argument(
+        "--mistakes", action="store_true", help="also list each split and wrong merge"
+    )
+    evaluate.set_defaults(func=cmd_evaluate_themes)
     return parser
 
 

@@ -15,6 +15,7 @@ from bot.config.desk_model import AccountModel, DeskFile, default_account_proble
 from bot.config.officers_model import OfficersFile
 from bot.config.replies_model import RepliesFile, build_reply_book
 from bot.config.rules_model import RulesFile, yaml_lines
+from bot.config.themes_model import ThemesFile
 from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
 from bot.core.clocks import Clocks
@@ -22,6 +23,7 @@ from bot.core.escalation import EscalationSetup
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
+from bot.core.themes import ThemeSettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,7 +33,15 @@ RULES_FILE = "rules.yaml"
 REPLIES_FILE = "replies.yaml"
 DEADLINES_FILE = "deadlines.yaml"
 OFFICERS_FILE = "officers.yaml"
-KNOWN_FILES = (DESK_FILE, RULES_FILE, DEADLINES_FILE, OFFICERS_FILE, REPLIES_FILE)
+THEMES_FILE = "themes.yaml"  # optional: without it, themes group by words alone
+KNOWN_FILES = (
+    DESK_FILE,
+    RULES_FILE,
+    DEADLINES_FILE,
+    OFFICERS_FILE,
+    REPLIES_FILE,
+    THEMES_FILE,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class DeskConfig:
     # Officers and escalation policies (officers.yaml; none without it).
     escalation: EscalationSetup = field(default_factory=EscalationSetup)
     second_opinion: SecondOpinionPolicy = field(default_factory=SecondOpinionPolicy)
+    themes: ThemeSettings = field(default_factory=ThemeSettings)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -206,7 +217,15 @@ def load_config(directory: Path) -> DeskConfig:
     clocks = _load_clocks(directory / DEADLINES_FILE, zone, problems, warnings)
     rule_names = {rule.name for rule in rules.rules} if rules is not None else None
     escalation = _load_escalation(directory / OFFICERS_FILE, rule_names, problems, warnings)
-    if problems or desk is None or classifier is None or clocks is None or escalation is None:
+    themes = _load_themes(directory / THEMES_FILE, problems)
+    if (
+        problems
+        or desk is None
+        or classifier is None
+        or clocks is None
+        or escalation is None
+        or themes is None
+    ):
         raise ConfigError(problems)
     return DeskConfig(
         desk=desk,
@@ -217,6 +236,7 @@ def load_config(directory: Path) -> DeskConfig:
         clocks=clocks,
         escalation=escalation,
         second_opinion=rules.second_opinion.to_core() if rules else SecondOpinionPolicy(),
+        themes=themes,
     )
 
 
@@ -280,6 +300,15 @@ def _lines_of(path: Path) -> dict[str, dict[Any, int]]:
         return yaml_lines(path.read_text(encoding="utf-8"))
     except OSError:
         return {}
+
+
+def _load_themes(path: Path, problems: list[Problem]) -> ThemeSettings | None:
+    """The theme settings from themes.yaml, the defaults if there is none, None if it is bad."""
+    if not path.exists():
+        return ThemeSettings()
+    data = _read_yaml(path, problems)
+    model = _validate(ThemesFile, data, path, problems) if data is not None else None
+    return model.to_core() if model is not None else None
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:
