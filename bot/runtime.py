@@ -32,7 +32,7 @@ from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker
 from bot.storage import Store
 from bot.web.server import HttpServer
-from bot.web.wsgi import HealthSources, make_wsgi_app
+from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Runtime:
 def build_runtime(
     settings: Settings,
     *,
-    host: str = "0.0.0.0",
+    host: str | None = None,
     clock: Callable[[], datetime] = utcnow,
     templates_dir: Path | None = None,
     outbox_idle_seconds: float = 5.0,
@@ -186,7 +186,12 @@ def build_runtime(
             ),
             slack_handler=slack_handler,
         )
-        http = HttpServer(wsgi_app, host=host, port=settings.port)
+        http = HttpServer(
+            wsgi_app,
+            host=host or settings.host,
+            port=settings.port,
+            max_body_bytes=max(config.desk.intake.max_body_bytes, SLACK_MAX_BODY),
+        )
     except BaseException:
         store.close()
         raise
