@@ -185,6 +185,7 @@ def build_runtime(
                 scheduler_running=lambda: scheduler.running,
             ),
             slack_handler=slack_handler,
+            slack_signing_secret=settings.signing_secret,
         )
         http = HttpServer(
             wsgi_app,
