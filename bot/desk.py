@@ -17,7 +17,7 @@ from bot.core.posts import Category, Post
 from bot.core.routing import Triage, triage
 from bot.core.templating import TemplateRenderer
 from bot.slack.messages import routed_post_message, undeliverable_message
-from bot.storage import Store
+from bot.storage import PostToAccept, Store
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,30 @@ class Desk:
         if outcome.status == "accepted":
             self._on_queued()
         return Intake(status=outcome.status, key=outcome.key, triage=result)
+
+    def take_all(self, posts: list[Post], *, now: datetime) -> list[Intake]:
+        """Accept a batch of posts: all on disk with their Slack messages before this returns.
+
+        One durable write per file touched rather than several per post, so a large batch
+        from a monitoring tool is answered quickly. Results are in the order of `posts`.
+        """
+        offers: list[PostToAccept] = []
+        results: list[Triage] = []
+        for post in posts:
+            result = self.triage(post)
+            message = routed_post_message(
+                self.renderer,
+                post=post,
+                classification=result.classification,
+                account_name=self.config.account(post.account).name,
+                zone=self.config.zone,
+            )
+            offers.append(PostToAccept(post, result.classification, result.channel, message))
+            results.append(result)
+        outcomes = self.store.accept_posts(offers, now=now) if offers else []
+        if any(outcome.status == "accepted" for outcome in outcomes):
+            self._on_queued()
+        return [
+            Intake(status=outcome.status, key=outcome.key, triage=result)
+            for outcome, result in zip(outcomes, results, strict=True)
+        ]

@@ -6,6 +6,7 @@ from bot.storage.repository import (
     DataDirInUseError,
     OutboxItem,
     OutboxStats,
+    PostToAccept,
     StorageError,
     Store,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "DataDirInUseError",
     "OutboxItem",
     "OutboxStats",
+    "PostToAccept",
     "StorageError",
     "Store",
 ]

@@ -36,7 +36,7 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from bot.core.posts import Author, Classification, Kind, Network, Post
-from bot.storage.atomic import AtomicJSONStorage, CorruptFileError
+from bot.storage.atomic import AtomicJSONStorage, CorruptFileError, WriteBatch
 
 SCHEMA_VERSION = 2
 # Slack retries an unacknowledged event after about a minute and again after five.
@@ -64,6 +64,16 @@ class AcceptOutcome:
 
     status: Literal["accepted", "duplicate"]
     key: str
+
+
+@dataclass(frozen=True)
+class PostToAccept:
+    """One post of a batch offered for storage, with its routing and its Slack message."""
+
+    post: Post
+    classification: Classification
+    channel: str
+    message: tuple[str, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,10 @@ class _HourlyFiles:
         self._read = read
         self._newest: tuple[datetime, int] | None = None  # last hour written, its newest file
 
+    def forget(self) -> None:
+        """Forget which file was newest; it is looked up again."""
+        self._newest = None
+
     @staticmethod
     def part(hour: datetime, number: int) -> str:
         return f"{hour:%Y/%m/%d/%H}" + (f".{number}" if number else "")
@@ -281,11 +295,18 @@ class _OutboxFiles:
     so queueing a post's message twice is caught without reading every file.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, batch: WriteBatch) -> None:
         self.directory = directory
+        self._batch = batch
+        self._closed = False
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop everything held in memory; the next use reads the files again."""
+        for db in getattr(self, "_dbs", {}).values():
+            db.close()
         self._dbs: dict[int, TinyDB] = {}  # file number -> open file, oldest first
         self._loaded = False
-        self._closed = False
         self._next_seq = 1
         self._queued: dict[str, int] = {}
         # channel -> sequence numbers of its waiting (not dead) messages, oldest first.
@@ -298,7 +319,9 @@ class _OutboxFiles:
     def _table(self, number: int) -> Table:
         db = self._dbs.get(number)
         if db is None:
-            db = self._dbs[number] = TinyDB(self._path(number), storage=AtomicJSONStorage)
+            db = self._dbs[number] = TinyDB(
+                self._path(number), storage=AtomicJSONStorage, batch=self._batch
+            )
         return db.table("messages")
 
     def _load(self) -> None:
@@ -425,6 +448,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.lock = threading.RLock()
+        self._batch = WriteBatch()
         self._dbs: OrderedDict[Path, TinyDB] = OrderedDict()
         self._closed = False
         self._posts = _HourlyFiles(
@@ -441,7 +465,7 @@ class Store:
             open_db=self._db,
             read=self._documents,
         )
-        self._outbox = _OutboxFiles(self.data_dir / "outbox")
+        self._outbox = _OutboxFiles(self.data_dir / "outbox", self._batch)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -506,7 +530,7 @@ class Store:
             return db
         if self._closed:
             raise StorageError("store is closed")
-        db = TinyDB(path, storage=AtomicJSONStorage)
+        db = TinyDB(path, storage=AtomicJSONStorage, batch=self._batch)
         self._dbs[path] = db
         while len(self._dbs) > _OPEN_FILES:
             _, oldest = self._dbs.popitem(last=False)
@@ -520,7 +544,7 @@ class Store:
         db = self._dbs.get(path)
         if db is not None:
             return list(db.table(table))
-        data = AtomicJSONStorage(path).read()
+        data = AtomicJSONStorage(path, self._batch).read()
         return [] if data is None else list(data.get(table, {}).values())
 
     def check(self) -> None:
@@ -597,6 +621,125 @@ class Store:
             text, blocks = message
             self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
         return AcceptOutcome("accepted", key)
+
+    def accept_posts(self, offers: list[PostToAccept], *, now: datetime) -> list[AcceptOutcome]:
+        """Store a batch of posts and queue their messages, one durable write per file touched.
+
+        The same promise and write order as `accept_post`, a step at a time for the whole
+        batch: every index entry, then every post, then the audit entries, then the outbox
+        messages. A crash or failed write at any step leaves some posts indexed (perhaps
+        stored) without a message; offering the batch again finishes those in the same place
+        and reports the rest as duplicates, so each post is stored and sent exactly once.
+        Returns one outcome per offer, in order; a post offered twice is a duplicate the
+        second time.
+        """
+        outcomes: list[AcceptOutcome] = []
+        chosen: dict[str, PostToAccept] = {}
+        for offer in offers:
+            key = offer.post.key
+            outcomes.append(AcceptOutcome("duplicate" if key in chosen else "accepted", key))
+            chosen.setdefault(key, offer)
+        try:
+            with self.lock:
+                duplicates = self._accept_batch(chosen, now=now)
+        except BaseException:
+            self._forget_memory()
+            raise
+        return [AcceptOutcome("duplicate", o.key) if o.key in duplicates else o for o in outcomes]
+
+    def _accept_batch(self, offers: dict[str, PostToAccept], *, now: datetime) -> set[str]:
+        """The steps of `accept_posts`; returns the keys that were already accepted."""
+        by_bucket: dict[str, list[str]] = {}
+        for key in offers:
+            by_bucket.setdefault(_bucket(key), []).append(key)
+        entries: dict[str, Mapping[str, Any]] = {}
+        for bucket, keys in by_bucket.items():
+            wanted = set(keys)
+            for entry in self._documents(self._bucket_path(bucket), "keys"):
+                if entry["key"] in wanted:
+                    entries[entry["key"]] = entry
+        new = [key for key in offers if key not in entries]
+        # Index entries for the new posts, placed as import_history places them.
+        routed = {
+            key: _routed_doc(
+                offers[key].post,
+                offers[key].classification,
+                channel=offers[key].channel,
+                received_at=now,
+            )
+            for key in new
+        }
+        batches = list(self._posts.fill(_hour_of(now), [routed[key] for key in new]))
+        part_of = {doc["key"]: part for part, batch in batches for doc in batch}
+        with self._batch.together():
+            for key in new:
+                entry = {"key": key, "part": part_of[key], "received_at": _iso(now)}
+                self._index_table(key).insert(entry)
+        # Posts indexed by an earlier, interrupted accept: finish them where they were put.
+        duplicates: set[str] = set()
+        resumed: dict[str, list[str]] = {}
+        for key, entry in entries.items():
+            if self._outbox.holds(key):
+                duplicates.add(key)
+                continue
+            stored = self._posts.table(entry["part"]).get(Query().key == key)
+            if _complete(stored):
+                duplicates.add(key)
+            else:
+                resumed.setdefault(entry["part"], []).append(key)
+        with self._batch.together():
+            for part, batch in batches:
+                self._posts.table(part).insert_multiple(batch)
+            for part, keys in resumed.items():
+                table = self._posts.table(part)
+                present = {doc["key"] for doc in table}
+                missing = []
+                for key in keys:
+                    if key not in present:
+                        received_at = _parse(entries[key].get("received_at") or _iso(now))
+                        offer = offers[key]
+                        missing.append(
+                            _routed_doc(
+                                offer.post,
+                                offer.classification,
+                                channel=offer.channel,
+                                received_at=received_at,
+                            )
+                        )
+                if missing:
+                    table.insert_multiple(missing)
+        accepted = [key for key in offers if key not in duplicates]
+        resumed_keys = {key for keys in resumed.values() for key in keys}
+        with self._batch.together():
+            for key in accepted:
+                offer = offers[key]
+                self.record_audit(
+                    "post.routed",
+                    now=now,
+                    post=key,
+                    account=offer.post.account,
+                    category=offer.classification.category.value,
+                    rule=offer.classification.rule,
+                    channel=offer.channel,
+                    flagged_by=offer.post.flagged_by,
+                    resumed=(key in resumed_keys) or None,
+                )
+        with self._batch.together():
+            for key in accepted:
+                offer = offers[key]
+                text, blocks = offer.message
+                self._queue(channel=offer.channel, text=text, blocks=blocks, post_key=key, now=now)
+        return duplicates
+
+    def _forget_memory(self) -> None:
+        """After a failed write: forget every cached file so the disk is read afresh."""
+        with self.lock:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()
+            self._outbox.forget()
+            self._posts.forget()
+            self._audit.forget()
 
     def import_history(self, records: list[tuple[Post, Classification, str, datetime]]) -> int:
         """Store already-handled posts (post, classification, channel, received_at) in bulk.
