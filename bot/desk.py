@@ -13,11 +13,11 @@ from typing import Literal
 
 from bot.config import DeskConfig
 from bot.core.flagging import parse_flag, post_from_flag
-from bot.core.posts import Category, Post
+from bot.core.posts import Category, Classification, Flag, FlagHit, Post
 from bot.core.routing import Triage, triage
 from bot.core.templating import TemplateRenderer
 from bot.slack.messages import routed_post_message, undeliverable_message
-from bot.storage import PostToAccept, Store
+from bot.storage import PostToAccept, Store, post_from_doc
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,33 @@ class Desk:
         if outcome.status == "accepted":
             self._on_queued()
         return Intake(status=outcome.status, key=outcome.key, triage=result)
+
+    def rebuild_outbox(self, *, now: datetime) -> int:
+        """Queue again the message of every post never delivered whose message was lost
+        (a damaged outbox file was quarantined). Returns how many were queued."""
+        messages = []
+        for doc in self.store.posts_to_requeue():
+            post = post_from_doc(doc)
+            classification = Classification(
+                category=Category(doc["category"]),
+                rule=doc["rule"],
+                flags=tuple(
+                    FlagHit(Flag(name), reason)
+                    for name, reason in zip(doc["flags"], doc["flag_reasons"], strict=False)
+                ),
+            )
+            message = routed_post_message(
+                self.renderer,
+                post=post,
+                classification=classification,
+                account_name=self.config.account(post.account).name,
+                zone=self.config.zone,
+            )
+            messages.append((doc["key"], doc["channel"], message))
+        self.store.requeue(messages, now=now)
+        if messages:
+            self._on_queued()
+        return len(messages)
 
     def take_all(self, posts: list[Post], *, now: datetime) -> list[Intake]:
         """Accept a batch of posts: all on disk with their Slack messages before this returns.

@@ -157,6 +157,9 @@ def build_runtime(
             idle_seconds=outbox_idle_seconds,
         )
         desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
+        if store.outbox_rebuild_needed:
+            queued = desk.rebuild_outbox(now=clock())
+            logger.warning("queued %d message(s) again for posts never delivered", queued)
         outbox.on_dead = lambda item, error: desk.report_undeliverable(
             channel=item.channel, post_key=item.post_key, error=error, now=clock()
         )

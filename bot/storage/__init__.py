@@ -9,6 +9,7 @@ from bot.storage.repository import (
     PostToAccept,
     StorageError,
     Store,
+    post_from_doc,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "PostToAccept",
     "StorageError",
     "Store",
+    "post_from_doc",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -96,9 +97,67 @@ def write_many_atomically(files: Sequence[tuple[Path, str]]) -> None:
     list(pool.map(_fsync_dir, directories))
 
 
+# Every data file is one JSON object: a format mark, the SHA-256 of the body, then the body.
+# A file truncated, emptied, replaced by other JSON or edited by hand fails the check and is
+# never mistaken for an empty one. The body's text is hashed as written, so checking a file
+# needs no parsing.
+_HEAD = '{"commsbot":1,"sha256":"'
+_BODY = '","data":'
+_HASH_HEX = 64
+
+
 def encode(data: Any) -> str:
-    """The text a data file holds for `data`."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """The text a data file holds for `data`: the body with its format mark and checksum."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return f"{_HEAD}{digest}{_BODY}{body}}}"
+
+
+def _body(path: Path, raw: str) -> str:
+    """The checked body of a data file's text; CorruptFileError if anything is off."""
+    if not raw.strip():
+        raise CorruptFileError(path, "the file is empty")
+    start = len(_HEAD) + _HASH_HEX + len(_BODY)
+    if not raw.startswith(_HEAD) or raw[len(_HEAD) + _HASH_HEX : start] != _BODY:
+        raise CorruptFileError(path, "not a commsbot data file (no format mark)")
+    if not raw.endswith("}"):
+        raise CorruptFileError(path, "the file is cut short")
+    body = raw[start:-1]
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    if digest != raw[len(_HEAD) : len(_HEAD) + _HASH_HEX]:
+        raise CorruptFileError(path, "checksum mismatch (cut short or edited)")
+    return body
+
+
+def decode(path: Path, raw: str) -> dict[str, Any]:
+    """The data a file's text holds; CorruptFileError if it is not what commsbot wrote."""
+    try:
+        data = json.loads(_body(path, raw))
+    except (ValueError, RecursionError) as exc:
+        raise CorruptFileError(path, f"body is not JSON ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise CorruptFileError(path, "body is not a set of tables")
+    return data
+
+
+def read_data_file(path: Path) -> dict[str, Any] | None:
+    """A data file's tables; None if it does not exist; CorruptFileError if it is damaged."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise CorruptFileError(path, "not UTF-8 text") from None
+    return decode(path, raw)
+
+
+def check_data_file(path: Path) -> None:
+    """Raise CorruptFileError unless `path` holds exactly what commsbot last wrote there."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CorruptFileError(path, "not UTF-8 text") from None
+    _body(path, raw)
 
 
 class WriteBatch:
@@ -199,16 +258,7 @@ class AtomicJSONStorage(Storage):
         if self._data is None and self._batch is not None:
             self._data = self._batch.pending(self._path)
         if self._data is None:
-            try:
-                raw = self._path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                return None
-            if not raw.strip():
-                return None
-            try:
-                self._data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise CorruptFileError(self._path, exc) from exc
+            self._data = read_data_file(self._path)
         return self._data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -227,8 +277,9 @@ class AtomicJSONStorage(Storage):
 
 
 class CorruptFileError(Exception):
-    """A data file is not valid JSON (it was edited by hand or written by something else)."""
+    """A data file is not what commsbot wrote: cut short, emptied, replaced or edited."""
 
-    def __init__(self, path: Path, cause: json.JSONDecodeError) -> None:
-        super().__init__(f"{path}: not valid JSON ({cause.msg} at line {cause.lineno})")
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
         self.path = path
+        self.problem = problem

@@ -16,6 +16,14 @@ holds a bounded number of documents, however long the history and however long S
   hour continues in `HH.1.json`, `HH.2.json` and so on.
 - `audit/YYYY/MM/DD/HH.json`: the audit trail by UTC hour, 250 entries to a file, continued
   the same way.
+- `quarantine/`: damaged files found at start, moved here (never deleted) with a note beside
+  each saying what was rebuilt and what to do. /healthz is unhealthy while any note is here.
+
+Every file carries a checksum (see `bot.storage.atomic`). At start, leftover temporary files
+are removed and every file is checked; a damaged one is quarantined and what can be rebuilt
+is: an index bucket from the posts files, the outbox from the posts never delivered (by the
+desk, which renders their messages again: see `posts_to_requeue`). A damaged meta.json stops
+start-up, as the data's version is then unknown.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from __future__ import annotations
 import copy
 import fcntl
 import hashlib
+import json
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -36,9 +46,21 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from bot.core.posts import Author, Classification, Kind, Network, Post
-from bot.storage.atomic import AtomicJSONStorage, CorruptFileError, WriteBatch
+from bot.storage.atomic import (
+    AtomicJSONStorage,
+    CorruptFileError,
+    WriteBatch,
+    check_data_file,
+    encode,
+    read_data_file,
+    write_atomically,
+    write_many_atomically,
+)
 
-SCHEMA_VERSION = 2
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 3  # 3: every file carries a format mark and a checksum
+QUARANTINE = "quarantine"
 # Slack retries an unacknowledged event after about a minute and again after five.
 _EVENT_RETRY_HOURS = 2
 _OPEN_FILES = 64
@@ -98,6 +120,19 @@ class OutboxStats:
     pending: int
     dead: int
     oldest_pending_seconds: float | None
+
+
+_QUARANTINE_ADVICE = {
+    "outbox": "Messages of posts never delivered are queued again from the posts files (a "
+    "message Slack already had may be sent once more); other messages in it (alerts) are "
+    "only in the quarantined copy.",
+    "index": "The index was rebuilt from the posts files; nothing is lost.",
+    "events": "Slack event ids in it are forgotten: a retried event may be handled twice.",
+    "audit": "Its audit entries are only in the quarantined copy: restore them from a backup "
+    "if you have one.",
+    "posts": "Its posts are only in the quarantined copy: restore the file from a backup, or "
+    "keep the copy for the record.",
+}
 
 
 def _bucket(key: str) -> str:
@@ -471,8 +506,13 @@ class Store:
         except OSError as exc:
             raise StorageError(f"cannot create data directory {self.data_dir}: {exc}") from exc
         self._lock_file = self._take_process_lock()
+        # Set at start when a damaged outbox file was quarantined: the desk re-queues the
+        # messages of posts never delivered (posts_to_requeue, requeue).
+        self.outbox_rebuild_needed = False
         try:
+            self._remove_temporary_files()
             self._check_schema()
+            self._check_every_file()
         except BaseException:
             self.close()
             raise
@@ -491,9 +531,32 @@ class Store:
             ) from None
         return fd
 
+    def _remove_temporary_files(self) -> None:
+        """Temporary files of writes a crash cut short: never part of the data."""
+        removed = 0
+        for path in self.data_dir.rglob(".*.tmp"):
+            if QUARANTINE not in path.relative_to(self.data_dir).parts:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            logger.warning("removed %d temporary file(s) left by an interrupted write", removed)
+
     def _check_schema(self) -> None:
-        meta = self._db(self.data_dir / "meta.json").table("meta")
-        doc = meta.get(doc_id=1)
+        path = self.data_dir / "meta.json"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+        if raw is not None and raw.lstrip().startswith(b"{") and not raw.startswith(b'{"commsbot"'):
+            self._migrate_from_2(path, raw)
+        try:
+            meta = self._db(path).table("meta")
+            doc = meta.get(doc_id=1)
+        except CorruptFileError as exc:
+            raise StorageError(
+                f"{exc}. It records the data's version: restore it from a backup, or if there "
+                f"is none, move it away and start again (commsbot writes a new one)"
+            ) from None
         if doc is None:
             meta.insert({"schema_version": SCHEMA_VERSION})
             return
@@ -503,6 +566,116 @@ class Store:
                 f"{self.data_dir}/meta.json: schema version {found}, this commsbot expects "
                 f"{SCHEMA_VERSION}; upgrade commsbot or migrate the data"
             )
+
+    def _migrate_from_2(self, meta: Path, raw: bytes) -> None:
+        """Data written before files carried checksums: add them, file by file."""
+        try:
+            version = json.loads(raw)["meta"]["1"]["schema_version"]
+        except (ValueError, KeyError, TypeError):
+            return  # not the old format either: reported as damaged below
+        if version != 2:
+            return
+        for path in sorted(self.data_dir.rglob("*.json")):
+            if QUARANTINE in path.relative_to(self.data_dir).parts or path == meta:
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8") or "{}")
+            except (ValueError, UnicodeDecodeError):
+                continue  # left as it is: the check that follows quarantines it
+            write_atomically(path, encode(data))
+        write_atomically(meta, encode({"meta": {"1": {"schema_version": SCHEMA_VERSION}}}))
+        logger.warning("data directory %s upgraded to schema %d", self.data_dir, SCHEMA_VERSION)
+
+    def _check_every_file(self) -> None:
+        """Quarantine every damaged file and rebuild what can be rebuilt."""
+        damaged: list[Path] = []
+        for path in sorted(self.data_dir.rglob("*.json")):
+            relative = path.relative_to(self.data_dir)
+            if relative.parts[0] == QUARANTINE or relative == Path("meta.json"):
+                continue
+            try:
+                check_data_file(path)
+            except CorruptFileError as exc:
+                damaged.append(relative)
+                self._quarantine(relative, exc.problem)
+        buckets = {p.stem for p in damaged if p.parts[0] == "index"}
+        if buckets:
+            self._rebuild_index(buckets)
+        if any(p.parts[0] == "outbox" for p in damaged):
+            self.outbox_rebuild_needed = True
+
+    def _quarantine(self, relative: Path, problem: str) -> None:
+        """Move a damaged file aside, with a note of what happened and what to do."""
+        source = self.data_dir / relative
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        target = self.data_dir / QUARANTINE / relative.parent / f"{relative.name}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        advice = _QUARANTINE_ADVICE.get(relative.parts[0], _QUARANTINE_ADVICE["posts"])
+        if relative.parts[0] == "outbox":
+            # An empty file keeps the sequence's place, so numbers never go back.
+            write_atomically(source, encode({"messages": {}}))
+        note = (
+            f"{source} was damaged ({problem}) and moved to {target}. {advice} "
+            f"Once dealt with, delete {target} and this note; /healthz is unhealthy until then."
+        )
+        write_atomically(target.with_name(target.name + ".txt"), note + "\n")
+        logger.error("%s", note)
+
+    def _rebuild_index(self, buckets: set[str]) -> None:
+        """Write the index buckets again from the posts files (all of them are read)."""
+        entries: dict[str, dict[str, dict[str, Any]]] = {bucket: {} for bucket in buckets}
+        posts_root = self.data_dir / "posts"
+        for path in sorted(posts_root.rglob("*.json")):
+            data = read_data_file(path) or {}
+            part = str(path.relative_to(posts_root).with_suffix(""))
+            for doc in data.get("posts", {}).values():
+                bucket = _bucket(doc["key"])
+                if bucket in entries:
+                    number = str(len(entries[bucket]) + 1)
+                    entries[bucket][number] = {
+                        "key": doc["key"],
+                        "part": part,
+                        "received_at": doc.get("received_at"),
+                    }
+        write_many_atomically(
+            [(self._bucket_path(b), encode({"keys": found})) for b, found in entries.items()]
+        )
+        logger.warning("rebuilt %d index file(s) from the posts files", len(buckets))
+
+    def problems(self) -> list[str]:
+        """What is wrong with the data and what to do about it (empty when all is well)."""
+        notes = sorted((self.data_dir / QUARANTINE).rglob("*.txt"))
+        found = []
+        for note in notes:
+            try:
+                found.append(note.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                found.append(f"{note}: {exc}")
+        return found
+
+    def posts_to_requeue(self) -> list[dict[str, Any]]:
+        """Stored posts never delivered to Slack whose message is not in the outbox.
+
+        After a damaged outbox file is quarantined, these are the posts whose messages it may
+        have held. Reads every posts file.
+        """
+        with self.lock:
+            found = []
+            for path in sorted((self.data_dir / "posts").rglob("*.json")):
+                for doc in self._documents(path, "posts"):
+                    if not _complete(doc) and not self._outbox.holds(doc["key"]):
+                        found.append(copy.deepcopy(dict(doc)))
+            return found
+
+    def requeue(
+        self, messages: list[tuple[str, str, tuple[str, list[dict[str, Any]]]]], *, now: datetime
+    ) -> None:
+        """Queue again (post key, channel, message) for posts whose message was lost."""
+        with self.lock, self._batch.together():
+            for key, channel, (text, blocks) in messages:
+                self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
+        self.outbox_rebuild_needed = False
 
     def close(self) -> None:
         """Release the files and the data directory lock."""

@@ -193,6 +193,10 @@ def make_wsgi_app(
             checks["storage"] = f"error: {exc}"
             stats = None
             healthy = False
+        problems = services.store.problems()
+        if problems:
+            checks["data_problems"] = problems
+            healthy = False
         for name, running in (
             ("outbox_worker", health.outbox_running()),
             ("scheduler", health.scheduler_running()),

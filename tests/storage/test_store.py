@@ -56,7 +56,7 @@ def queue(store: Store, count: int) -> None:
 
 def documents_in(path: Path) -> int:
     """How many documents a TinyDB file holds, over all its tables."""
-    return sum(len(table) for table in json.loads(path.read_text()).values())
+    return sum(len(table) for table in atomic.read_data_file(path).values())
 
 
 @pytest.fixture
@@ -150,10 +150,10 @@ def test_a_second_process_cannot_open_the_same_data(tmp_path: Path) -> None:
 
 def test_schema_version_is_recorded_and_checked(tmp_path: Path) -> None:
     Store(tmp_path).close()
-    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta = atomic.read_data_file(tmp_path / "meta.json")
     assert meta["meta"]["1"]["schema_version"] == SCHEMA_VERSION
     meta["meta"]["1"]["schema_version"] = SCHEMA_VERSION + 1
-    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "meta.json").write_text(atomic.encode(meta))
     with pytest.raises(StorageError, match="schema version"):
         Store(tmp_path)
 
