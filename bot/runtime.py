@@ -137,6 +137,7 @@ def build_runtime(
     clock: Callable[[], datetime] = utcnow,
     templates_dir: Path | None = None,
     outbox_idle_seconds: float = 5.0,
+    outbox_send_timeout: float = 30.0,
     verify_token: bool = True,
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
@@ -150,7 +151,9 @@ def build_runtime(
             _verify_token(client, authorizer)
         outbox = OutboxWorker(
             store=store,
-            client=outbox_client(token=settings.bot_token, base_url=settings.api_url),
+            client=outbox_client(
+                token=settings.bot_token, base_url=settings.api_url, timeout=outbox_send_timeout
+            ),
             backoff_initial=config.desk.outbox.backoff_initial_seconds,
             backoff_max=config.desk.outbox.backoff_max_seconds,
             clock=clock,
@@ -186,6 +189,7 @@ def build_runtime(
             health=HealthSources(
                 outbox_running=lambda: outbox.running,
                 scheduler_running=lambda: scheduler.running,
+                delivery_problem=outbox.problem,
             ),
             slack_handler=slack_handler,
             slack_signing_secret=settings.signing_secret,

@@ -506,8 +506,8 @@ class _Workspace:
                 return candidate
 
     def new_ts(self) -> str:
-        """A unique, increasing message timestamp such as ``1700000000.000100``."""
-        micros = self._next_ts
+        """A unique, increasing message timestamp from the clock, as Slack gives them."""
+        micros = max(self._next_ts, int(time.time() * 1_000_000) // 100 * 100)
         self._next_ts += 100
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 

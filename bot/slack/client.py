@@ -62,14 +62,22 @@ def listener_client(*, token: str, base_url: str | None, timeout: int = 10) -> W
     return _client(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
-def outbox_client(*, token: str, base_url: str | None, timeout: int = 10) -> WebClient:
-    """The outbox's client: one connection retry; the outbox keeps its own durable schedule."""
+def outbox_client(*, token: str, base_url: str | None, timeout: float = 30) -> WebClient:
+    """The outbox's client: one connection retry; the outbox keeps its own durable schedule.
+
+    A long timeout: a slow answer is better than not knowing whether Slack took a message.
+    """
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
     return _client(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def _client(
-    *, token: str, base_url: str | None, timeout: int, retry_handlers: list[RetryHandler]
+    *, token: str, base_url: str | None, timeout: float, retry_handlers: list[RetryHandler]
 ) -> WebClient:
     kwargs = {"base_url": base_url} if base_url else {}
-    return WebClient(token=token, timeout=timeout, retry_handlers=retry_handlers, **kwargs)
+    return WebClient(
+        token=token,
+        timeout=timeout,  # type: ignore[arg-type]  # urllib takes fractions of a second
+        retry_handlers=retry_handlers,
+        **kwargs,
+    )

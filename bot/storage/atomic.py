@@ -19,12 +19,8 @@ from tinydb.storages import Storage
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so a crash leaves either the old or the new file, never half."""
     make_dirs_durably(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp_name = _write_temp(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

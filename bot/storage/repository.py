@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -111,6 +112,13 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str | None
     dead: bool
+    # Failures that count towards exponential backoff (a 429 does not).
+    failures: int = 0
+    # The last attempt timed out: Slack may have the message, so look before resending.
+    uncertain: bool = False
+    queued_at: datetime | None = None
+    # Where Slack put it, once sent; the rest of the bookkeeping may still be to do.
+    sent: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +239,10 @@ def _outbox_from_doc(doc: Document) -> OutboxItem:
         next_attempt_at=_parse(doc["next_attempt_at"]),
         last_error=doc.get("last_error"),
         dead=doc.get("dead", False),
+        failures=doc.get("failures", doc["attempts"]),
+        uncertain=doc.get("uncertain", False),
+        queued_at=_parse(doc["queued_at"]) if doc.get("queued_at") else None,
+        sent=copy.deepcopy(doc.get("sent")),
     )
 
 
@@ -347,6 +359,7 @@ class _OutboxFiles:
         # channel -> sequence numbers of its waiting (not dead) messages, oldest first.
         self._waiting: dict[str, list[int]] = {}
         self._dead = 0  # how many dead letters are kept
+        self._unfinished: list[int] = []  # sent, bookkeeping not yet done
 
     def _path(self, number: int) -> Path:
         return self.directory / f"{number:08d}.json"
@@ -369,7 +382,9 @@ class _OutboxFiles:
             for doc in sorted(self._table(number), key=lambda d: d.doc_id):
                 if doc.get("post_key") is not None:
                     self._queued[doc["post_key"]] = doc.doc_id
-                if not doc.get("dead"):
+                if doc.get("sent"):
+                    self._unfinished.append(doc.doc_id)
+                elif not doc.get("dead"):
                     self._waiting.setdefault(doc["channel"], []).append(doc.doc_id)
                 else:
                     self._dead += 1
@@ -427,6 +442,22 @@ class _OutboxFiles:
             if not seqs:
                 del self._waiting[channel]
 
+    def mark_sent(self, seq: int, sent: dict[str, str]) -> None:
+        """Record that Slack has the message: it is never sent again."""
+        table = self._existing(seq)
+        if table is None:
+            return
+        doc = table.get(doc_id=seq)
+        table.update({"sent": sent}, doc_ids=[seq])
+        self._stop_waiting(doc["channel"], seq)
+        if seq not in self._unfinished:
+            self._unfinished.append(seq)
+
+    def unfinished(self) -> list[Document]:
+        """Messages sent whose bookkeeping is still to do, oldest first."""
+        self._load()
+        return [self._table(seq // _OUTBOX_PER_FILE).get(doc_id=seq) for seq in self._unfinished]
+
     def update(self, seq: int, fields: dict[str, Any]) -> None:
         table = self._existing(seq)
         if table is not None:
@@ -448,6 +479,8 @@ class _OutboxFiles:
         if post_key is not None and self._queued.get(post_key) == seq:
             del self._queued[post_key]
         self._stop_waiting(doc["channel"], seq)
+        if seq in self._unfinished:
+            self._unfinished.remove(seq)
         self._drop_if_empty(seq // _OUTBOX_PER_FILE)
 
     def counts(self) -> tuple[int, int]:
@@ -725,7 +758,7 @@ class Store:
         with self.lock:
             try:
                 probe = self.data_dir / ".probe"
-                probe.write_text("ok", encoding="utf-8")
+                write_atomically(probe, "ok")
                 probe.unlink()
                 self._db(self.data_dir / "meta.json").table("meta").get(doc_id=1)
             except (OSError, CorruptFileError) as exc:
@@ -1045,10 +1078,28 @@ class Store:
             return [_outbox_from_doc(doc) for doc in self._outbox.heads()]
 
     def mark_delivered(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
-        """Note where a delivered message landed, then remove it from the outbox.
+        """Record that Slack has a message, then do the rest of the bookkeeping."""
+        self.mark_sent(item, channel_id=channel_id, ts=ts, now=now)
+        self.finish_delivery(item, channel_id=channel_id, ts=ts, now=now)
 
-        In that order: a crash in between sends the message again (at least once) rather
-        than losing the record of where it went.
+    def mark_sent(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
+        """The first write after Slack accepts a message: one small outbox file saying so.
+
+        From then on the message is never sent again, whatever happens to the rest of the
+        bookkeeping (`finish_delivery`), which can be retried on its own.
+        """
+        with self.lock:
+            self._outbox.mark_sent(item.seq, {"channel_id": channel_id, "ts": ts, "at": _iso(now)})
+
+    def unfinished_deliveries(self) -> list[OutboxItem]:
+        """Messages Slack has whose bookkeeping (`finish_delivery`) is still to do."""
+        with self.lock:
+            return [_outbox_from_doc(doc) for doc in self._outbox.unfinished()]
+
+    def finish_delivery(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
+        """Note where a sent message landed on its post and in the audit, then drop it.
+
+        In that order: a crash in between does the bookkeeping again, never the sending.
         """
         with self.lock:
             if item.post_key is not None:
@@ -1070,18 +1121,43 @@ class Store:
             self._outbox.remove(item.seq)
 
     def mark_retry(
-        self, item: OutboxItem, *, error: str, next_attempt_at: datetime, now: datetime
+        self,
+        item: OutboxItem,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        now: datetime,
+        counts_as_failure: bool = True,
+        uncertain: bool = False,
     ) -> None:
-        """Record a failed attempt and when to try again."""
+        """Record a failed attempt and when to try again.
+
+        A rate limit is not a failure of ours (`counts_as_failure=False`: the backoff does not
+        grow); a timeout leaves the message `uncertain` (Slack may have it).
+        """
         with self.lock:
             self._outbox.update(
                 item.seq,
                 {
                     "attempts": item.attempts + 1,
+                    "failures": item.failures + (1 if counts_as_failure else 0),
+                    "uncertain": uncertain,
                     "last_error": error,
                     "next_attempt_at": _iso(next_attempt_at),
                 },
             )
+
+    def instance_id(self) -> str:
+        """A random id of this data directory, so its messages are told apart in Slack."""
+        with self.lock:
+            meta = self._db(self.data_dir / "meta.json").table("meta")
+            doc = meta.get(doc_id=1)
+            assert doc is not None
+            if not doc.get("instance"):
+                meta.update({"instance": uuid.uuid4().hex[:16]}, doc_ids=[1])
+                doc = meta.get(doc_id=1)
+                assert doc is not None
+            return str(doc["instance"])
 
     def mark_dead(self, item: OutboxItem, *, error: str, now: datetime) -> None:
         """Keep a message Slack refused for good, so a person can see and fix it."""

@@ -84,9 +84,11 @@ class HealthSources:
         *,
         outbox_running: Callable[[], bool],
         scheduler_running: Callable[[], bool],
+        delivery_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.outbox_running = outbox_running
         self.scheduler_running = scheduler_running
+        self.delivery_problem = delivery_problem
 
 
 def make_wsgi_app(
@@ -193,6 +195,9 @@ def make_wsgi_app(
             checks["storage"] = f"error: {exc}"
             stats = None
             healthy = False
+        delivery = health.delivery_problem()
+        checks["delivery"] = delivery or "ok"
+        healthy = healthy and delivery is None
         problems = services.store.problems()
         if problems:
             checks["data_problems"] = problems
