@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from slack_bolt.request import BoltRequest
+
 # Slack's own rule: a request more than five minutes old may be a replay.
 MAX_AGE_SECONDS = 60 * 5
 # Slack's own requests nest a few levels deep; far deeper JSON is not from Slack.
@@ -55,8 +57,20 @@ def shape_rejection(body: bytes, *, content_type: str) -> Rejection | None:
     media_type = content_type.partition(";")[0].strip().lower()
     # Bolt reads a body as JSON when it is declared so or starts with "{"; else as a form.
     if media_type == "application/json" or text.startswith("{"):
-        return _json_body_rejection(text)
-    return _form_body_rejection(text)
+        rejection = _json_body_rejection(text)
+    else:
+        rejection = _form_body_rejection(text)
+    return rejection or _bolt_rejection(text, content_type=content_type)
+
+
+def _bolt_rejection(text: str, *, content_type: str) -> Rejection | None:
+    """Whether Bolt can build its request (and the context it reads from the body's users,
+    teams and channels) from the body; it assumes Slack's shapes and fails otherwise."""
+    try:
+        BoltRequest(body=text, headers={"content-type": [content_type]}, mode="http")
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return Rejection(400, "body is not shaped as Slack sends it")
+    return None
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -104,13 +118,13 @@ def _form_body_rejection(text: str) -> Rejection | None:
     except (ValueError, UnicodeDecodeError):
         return Rejection(400, "body is not a form")
     fields = {key: values[-1] for key, values in form.items()}
-    if "ssl_check" in fields:
-        return None  # Slack checking the certificate of a slash command's URL
-    if "payload" in fields:
+    if "payload" in fields:  # Bolt reads the payload first, whatever else is there
         payload = _json_object(fields["payload"])
         if payload is None or not isinstance(payload.get("type"), str):
             return Rejection(400, "payload is not a JSON object with a type")
         return None
+    if "ssl_check" in fields:
+        return None  # Slack checking the certificate of a slash command's URL
     if not fields.get("command") or not fields.get("user_id"):
         return Rejection(400, "slash command without command or user_id")
     return None

@@ -102,6 +102,7 @@ def handle_intake(services: Services, raw: bytes) -> IntakeResponse:
             _describe(item)
             | {
                 "status": intake.status,
+                "key": intake.key,
                 "category": intake.triage.classification.category.value,
                 "channel": intake.triage.channel,
             }

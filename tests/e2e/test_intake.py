@@ -20,6 +20,7 @@ def test_a_post_is_routed_to_its_team_channel(bot: BotUnderTest, fake_slack) -> 
             "line": 1,
             "id": "2001",
             "status": "accepted",
+            "key": "x:2001",
             "category": "foi",
             "channel": "#info-governance-foi",
         }
