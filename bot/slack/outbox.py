@@ -436,8 +436,7 @@ def _failure(exc: SlackApiError) -> Failure:
     """What a Slack error answer means for delivery."""
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"HTTP {status}")
-    headers: Mapping[str, Any] = exc.response.headers
-    retry_after = retry_after_seconds(dict(headers)) if status == 429 else None
+    retry_after = retry_after_seconds(exc.response.headers) if status == 429 else None
     if status == 429:
         error = RATE_LIMITED
     permanent = status == 200 and error in PERMANENT_ERRORS

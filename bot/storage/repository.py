@@ -228,6 +228,14 @@ def _complete(stored: Mapping[str, Any] | None) -> bool:
     return stored is not None and bool(stored.get("delivery") or stored.get("imported"))
 
 
+def _get(table: Table, seq: int) -> Document:
+    """The outbox document `seq` of a table known to hold it."""
+    doc = table.get(doc_id=seq)
+    if not isinstance(doc, Document):
+        raise StorageError(f"outbox message {seq} is missing from its file")
+    return doc
+
+
 def _outbox_from_doc(doc: Document) -> OutboxItem:
     return OutboxItem(
         seq=doc.doc_id,
@@ -447,7 +455,7 @@ class _OutboxFiles:
         table = self._existing(seq)
         if table is None:
             return
-        doc = table.get(doc_id=seq)
+        doc = _get(table, seq)
         table.update({"sent": sent}, doc_ids=[seq])
         self._stop_waiting(doc["channel"], seq)
         if seq not in self._unfinished:
@@ -456,22 +464,22 @@ class _OutboxFiles:
     def unfinished(self) -> list[Document]:
         """Messages sent whose bookkeeping is still to do, oldest first."""
         self._load()
-        return [self._table(seq // _OUTBOX_PER_FILE).get(doc_id=seq) for seq in self._unfinished]
+        return [_get(self._table(seq // _OUTBOX_PER_FILE), seq) for seq in self._unfinished]
 
     def update(self, seq: int, fields: dict[str, Any]) -> None:
         table = self._existing(seq)
         if table is not None:
-            was_dead = bool(table.get(doc_id=seq).get("dead"))
+            was_dead = bool(_get(table, seq).get("dead"))
             table.update(fields, doc_ids=[seq])
             if fields.get("dead") and not was_dead:
-                self._stop_waiting(table.get(doc_id=seq)["channel"], seq)
+                self._stop_waiting(_get(table, seq)["channel"], seq)
                 self._dead += 1
 
     def remove(self, seq: int) -> None:
         table = self._existing(seq)
         if table is None:
             return
-        doc = table.get(doc_id=seq)
+        doc = _get(table, seq)
         table.remove(doc_ids=[seq])
         if doc.get("dead"):
             self._dead -= 1
@@ -492,7 +500,7 @@ class _OutboxFiles:
         """Each channel's oldest waiting message, oldest first, without reading the rest."""
         self._load()
         firsts = sorted(seqs[0] for seqs in self._waiting.values())
-        return [self._table(seq // _OUTBOX_PER_FILE).get(doc_id=seq) for seq in firsts]
+        return [_get(self._table(seq // _OUTBOX_PER_FILE), seq) for seq in firsts]
 
     def documents(self) -> list[Document]:
         """Every message, oldest first."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
-from waitress.server import TcpWSGIServer, create_server
+from waitress.server import create_server
 
 from bot.web.wsgi import WSGIApp
 
@@ -54,7 +54,9 @@ class HttpServer:
         threads: int = 8,
         shutdown_timeout: float = 10,
     ) -> None:
-        self._server: TcpWSGIServer = create_server(
+        # Any: waitress's stubs leave out the parts of the server used here (its socket map,
+        # bound address, channels and trigger).
+        self._server: Any = cast(Any, create_server)(
             app,
             host=host,
             port=port,
