@@ -147,7 +147,10 @@ class OutboxWorker:
     def problem(self) -> str | None:
         """Why the worker is not delivering normally now, or None when all is well."""
         if self._write_problem is not None:
-            return f"stopped sending: the data directory cannot be written ({self._write_problem})"
+            return (
+                "stopped sending: the data directory cannot be written or read "
+                f"({self._write_problem})"
+            )
         return self._slack_problem
 
     def _run(self) -> None:
@@ -201,7 +204,7 @@ class OutboxWorker:
     def _cannot_write(self, exc: BaseException) -> None:
         if self._write_problem is None:
             logger.error(
-                "cannot write the data directory (%s): delivery to Slack stops until it can",
+                "cannot use the data directory (%s): delivery to Slack stops until it can",
                 exc,
             )
         self._write_problem = str(exc)

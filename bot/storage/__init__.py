@@ -1,5 +1,6 @@
 """Durable storage: TinyDB files behind a small repository interface."""
 
+from bot.storage.atomic import StorageError
 from bot.storage.repository import (
     SCHEMA_VERSION,
     AcceptOutcome,
@@ -7,7 +8,6 @@ from bot.storage.repository import (
     OutboxItem,
     OutboxStats,
     PostToAccept,
-    StorageError,
     Store,
     post_from_doc,
 )

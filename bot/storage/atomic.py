@@ -272,7 +272,11 @@ class AtomicJSONStorage(Storage):
         self._data = None
 
 
-class CorruptFileError(Exception):
+class StorageError(Exception):
+    """The data directory cannot be used as it is."""
+
+
+class CorruptFileError(StorageError):
     """A data file is not what commsbot wrote: cut short, emptied, replaced or edited."""
 
     def __init__(self, path: Path, problem: str) -> None:

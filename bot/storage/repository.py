@@ -50,6 +50,7 @@ from bot.core.posts import Author, Classification, Kind, Network, Post
 from bot.storage.atomic import (
     AtomicJSONStorage,
     CorruptFileError,
+    StorageError,
     WriteBatch,
     check_data_file,
     encode,
@@ -71,10 +72,6 @@ _AUDIT_PER_FILE = 250
 _INDEX_HEX_DIGITS = 3  # 16**3 = 4,096 buckets: about 25 keys each at 100,000 posts
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
-
-
-class StorageError(Exception):
-    """The data directory cannot be used as it is."""
 
 
 class DataDirInUseError(StorageError):

@@ -28,20 +28,27 @@ class Disk:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.broken: tuple[str, int] | None = None
-        real = atomic._write_temp
+        self.unreadable: str | None = None
+        real_write, real_read = atomic._write_temp, atomic.read_data_file
 
         def write_temp(path: Path, text: str) -> str:
             if self.broken is not None and f"/{self.broken[0]}" in str(path):
                 raise OSError(self.broken[1], "simulated: " + errno.errorcode[self.broken[1]])
-            return real(path, text)
+            return real_write(path, text)
+
+        def read_data_file(path: Path) -> dict | None:
+            if self.unreadable is not None and f"/{self.unreadable}" in str(path):
+                raise atomic.CorruptFileError(path, "simulated: checksum mismatch")
+            return real_read(path)
 
         monkeypatch.setattr(atomic, "_write_temp", write_temp)
+        monkeypatch.setattr(atomic, "read_data_file", read_data_file)
 
     def breaks(self, where: str, error: int) -> None:
         self.broken = (where, error)
 
     def heals(self) -> None:
-        self.broken = None
+        self.broken = self.unreadable = None
 
 
 @pytest.fixture
@@ -61,6 +68,8 @@ def _health(bot: BotUnderTest) -> tuple[int, dict]:
         pytest.param("", errno.ENOSPC, id="disk full"),
         pytest.param("posts/", errno.EIO, id="posts file unwritable"),
         pytest.param("audit/", errno.EACCES, id="audit file unwritable"),
+        pytest.param("index/", 0, id="index file unreadable"),
+        pytest.param("posts/", 0, id="posts file unreadable"),
     ],
 )
 def test_a_message_slack_accepted_is_never_sent_again_when_bookkeeping_fails(
@@ -69,12 +78,16 @@ def test_a_message_slack_accepted_is_never_sent_again_when_bookkeeping_fails(
     fake_slack.go_down()
     posts = [intake_post(f"92{n}", text=f"Is the library open? ({n})") for n in range(3)]
     assert bot.intake(posts).status == 202
-    disk.breaks(where, error)
+    if error:
+        disk.breaks(where, error)
+    else:
+        disk.unreadable = where
+        bot.store._forget_memory()  # as if the files had dropped out of its cache
     fake_slack.come_up()
     fake_slack.wait_for_calls("chat.postMessage", 1)
     wait_until(lambda: _health(bot)[0] == 503, what="/healthz to report the broken disk")
     _, body = _health(bot)
-    assert "stopped sending: the data directory cannot be written" in body["delivery"]
+    assert "stopped sending: the data directory cannot be written or read" in body["delivery"]
     for _ in range(3):  # however often the worker looks, nothing more is sent
         bot.runtime.outbox.deliver_due()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
