@@ -14,12 +14,12 @@ from typing import Literal
 from bot.config import DeskConfig
 from bot.core.flagging import parse_flag, post_from_flag
 from bot.core.opinion import SecondOpinion
-from bot.core.posts import Category, Post
+from bot.core.posts import Category, Classification, Flag, FlagHit, Post
 from bot.core.routing import Triage, triage
 from bot.core.templating import TemplateRenderer
 from bot.learning import load_second_opinion
 from bot.slack.messages import routed_post_message, undeliverable_message
-from bot.storage import Store
+from bot.storage import PostToAccept, Store, post_from_doc
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,12 @@ class Desk:
 
     def take(self, post: Post, *, now: datetime, category: Category | None = None) -> Intake:
         """Accept a post: on disk with its queued Slack message before this returns."""
+        return self._take([(post, category)], now=now)[0]
+
+    def _offer(
+        self, post: Post, *, now: datetime, category: Category | None
+    ) -> tuple[PostToAccept, Triage]:
+        """Triage a post and build what storing it takes: its message and routing."""
         result = self.triage(post, category=category)
         desk = self.config.desk
         breaches = None
@@ -117,9 +123,54 @@ class Desk:
                 self.store.queue_message(
                     channel=channel, text=message[0], blocks=message[1], now=now
                 )
-        outcome = self.store.accept_post(
-            post, result.classification, channel=result.channel, message=message, now=now
-        )
-        if outcome.status == "accepted":
+        return PostToAccept(post, result.classification, result.channel, message), result
+
+    def rebuild_outbox(self, *, now: datetime) -> int:
+        """Queue again the message of every post never delivered whose message was lost
+        (a damaged outbox file was quarantined). Returns how many were queued."""
+        messages = []
+        for doc in self.store.posts_to_requeue():
+            post = post_from_doc(doc)
+            classification = Classification(
+                category=Category(doc["category"]),
+                rule=doc["rule"],
+                flags=tuple(
+                    FlagHit(Flag(name), reason)
+                    for name, reason in zip(doc["flags"], doc["flag_reasons"], strict=False)
+                ),
+            )
+            message = routed_post_message(
+                self.renderer,
+                post=post,
+                classification=classification,
+                account_name=self.config.account(post.account).name,
+                zone=self.config.zone,
+            )
+            messages.append((doc["key"], doc["channel"], message))
+        self.store.requeue(messages, now=now)
+        if messages:
             self._on_queued()
-        return Intake(status=outcome.status, key=outcome.key, triage=result)
+        return len(messages)
+
+    def take_all(self, posts: list[Post], *, now: datetime) -> list[Intake]:
+        """Accept a batch of posts: all on disk with their Slack messages before this returns.
+
+        One durable write per file touched rather than several per post, so a large batch
+        from a monitoring tool is answered quickly. Results are in the order of `posts`.
+        """
+        return self._take([(post, None) for post in posts], now=now)
+
+    def _take(self, posts: list[tuple[Post, Category | None]], *, now: datetime) -> list[Intake]:
+        offers: list[PostToAccept] = []
+        results: list[Triage] = []
+        for post, category in posts:
+            offer, result = self._offer(post, now=now, category=category)
+            offers.append(offer)
+            results.append(result)
+        outcomes = self.store.accept_posts(offers, now=now) if offers else []
+        if any(outcome.status == "accepted" for outcome in outcomes):
+            self._on_queued()
+        return [
+            Intake(status=outcome.status, key=outcome.key, triage=result)
+            for outcome, result in zip(outcomes, results, strict=True)
+        ]

@@ -203,8 +203,9 @@ def evaluate_stream(
     for record in iter_records(_CountingReader(source)):
         item = validated(record, config)
         data = record.data if isinstance(record.data, dict) else {}
+        label = data.get("label")
         try:
-            gold = Category(data.get("label"))
+            gold = Category(label) if isinstance(label, str) else None
         except ValueError:
             gold = None
         if item.post is None or gold is None or gold is Category.UNSORTED:

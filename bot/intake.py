@@ -6,9 +6,10 @@ Untrusted input: everything here is checked before a post reaches the desk.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -24,6 +25,18 @@ from bot.core.posts import NETWORK_ALIASES, Author, Kind, Network, Post, canonic
 from bot.core.text import safe_link_target
 
 _NETWORKS = {n.value for n in Network}
+# A date, a time and a UTC offset (Z or +hh:mm): what the README promises to accept.
+_ISO_WITH_OFFSET = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|z|[+-]\d{2}:?\d{2})"
+)
+MAX_FOLLOWERS = 100_000_000_000
+
+
+def _no_control_characters(value: object) -> object:
+    """Identifiers are refused, not silently cleaned, when they hold control characters."""
+    if isinstance(value, str) and any(not char.isprintable() and char != " " for char in value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
 
 
 class AuthorIn(BaseModel):
@@ -33,9 +46,14 @@ class AuthorIn(BaseModel):
 
     handle: str = Field(min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=200)
-    followers: int | None = Field(default=None, ge=0, strict=True)
+    followers: int | None = Field(default=None, ge=0, le=MAX_FOLLOWERS, strict=True)
 
-    @field_validator("handle", "name")
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _plain_handle(cls, value: object) -> object:
+        return _no_control_characters(value)
+
+    @field_validator("name")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
         """Names are shown inline: line breaks and control characters cannot fake a layout."""
@@ -61,12 +79,28 @@ class PostIn(BaseModel):
     posted_at: AwareDatetime
     kind: Literal["post", "comment", "reply", "direct_message"] = "post"
 
+    @field_validator("id", "network", "account", mode="before")
+    @classmethod
+    def _plain_identifier(cls, value: object) -> object:
+        return _no_control_characters(value)
+
     @field_validator("posted_at", mode="before")
     @classmethod
     def _iso_text(cls, value: object) -> object:
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 date-time with a UTC offset, as text")
-        return value
+        if not isinstance(value, str) or not _ISO_WITH_OFFSET.fullmatch(value.strip()):
+            raise ValueError(
+                "must be an ISO 8601 date-time with a UTC offset, as text "
+                "(e.g. 2026-11-20T09:14:00+00:00)"
+            )
+        return value.strip()
+
+    @field_validator("posted_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range once converted to UTC") from None
 
     @field_validator("network")
     @classmethod
@@ -111,44 +145,81 @@ class BodyError(ValueError):
     """The body as a whole cannot be read (not UTF-8, not JSON, empty)."""
 
 
-def _items_from_text(text: str) -> list[tuple[int | None, Any, str | None]]:
+class TooManyItems(BodyError):
+    """The body holds more posts than one request may carry."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"{count} posts in one request; at most {limit} are taken at a time "
+            "(intake.max_items): send them in several requests"
+        )
+        self.count = count
+        self.limit = limit
+
+
+def _loads(text: str) -> Any:
+    """JSON text as Python values; ValueError for anything unreadable, however it fails."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _why_unreadable(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} at column {exc.colno}"
+    return f"not valid JSON: {exc}"
+
+
+def _items_from_text(text: str, *, max_items: int) -> list[tuple[int | None, Any, str | None]]:
     """(line, data, parse error) for each item in a JSON object, JSON array or NDJSON body."""
     stripped = text.strip()
     if not stripped:
         raise BodyError("body is empty: send one post, a JSON array of posts, or NDJSON")
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
+        whole = _loads(stripped)
+    except ValueError as exc:
         if stripped.startswith("["):
-            raise BodyError("body starts like a JSON array but is not valid JSON") from None
+            raise BodyError(
+                f"body starts like a JSON array but is {_why_unreadable(exc)}"
+            ) from None
     else:
         if isinstance(whole, list):
             if not whole:
                 raise BodyError("the array is empty: nothing to accept")
+            if len(whole) > max_items:
+                raise TooManyItems(len(whole), max_items)
             return [(None, item, None) for item in whole]
         return [(1, whole, None)]
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(lines) > max_items:
+        raise TooManyItems(len(lines), max_items)
     items: list[tuple[int | None, Any, str | None]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in lines:
         try:
-            items.append((number, json.loads(line), None))
-        except json.JSONDecodeError as exc:
-            items.append((number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            items.append((number, _loads(line), None))
+        except ValueError as exc:
+            items.append((number, None, _why_unreadable(exc)))
     return items
 
 
 def parse_body(
-    raw: bytes, *, accounts: Mapping[str, Collection[str]], max_text_chars: int
+    raw: bytes,
+    *,
+    accounts: Mapping[str, Collection[str]],
+    max_text_chars: int,
+    max_items: int = 1000,
 ) -> list[Item]:
-    """Every item in an intake body, each either a valid post or its errors."""
+    """Every item in an intake body, each either a valid post or its errors.
+
+    Raises TooManyItems beyond `max_items` posts, BodyError if the body cannot be read.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(f"body is not UTF-8 text (byte {exc.start})") from None
     items = []
-    for index, (line, data, parse_error) in enumerate(_items_from_text(text)):
+    for index, (line, data, parse_error) in enumerate(_items_from_text(text, max_items=max_items)):
         if parse_error is not None:
             items.append(Item(index, line, errors=(FieldError("", parse_error),)))
             continue
@@ -173,7 +244,7 @@ def validate_item(
     `accounts` maps each account to the networks it is on; `other` is always allowed.
     """
     raw_id = data.get("id") if isinstance(data, dict) else None
-    raw_id = raw_id if isinstance(raw_id, str) else None
+    raw_id = raw_id[:200] if isinstance(raw_id, str) else None
     if not isinstance(data, dict):
         return Item(index, line, errors=(FieldError("", "each post must be a JSON object"),))
     errors: list[FieldError] = []
@@ -210,7 +281,7 @@ def validate_item(
             handle=model.author.handle, name=model.author.name, followers=model.author.followers
         ),
         text=model.text,
-        posted_at=model.posted_at.astimezone(UTC),
+        posted_at=model.posted_at,
         url=model.url,
         kind=Kind(model.kind),
     )

@@ -32,7 +32,7 @@ from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker
 from bot.storage import Store
 from bot.web.server import HttpServer
-from bot.web.wsgi import HealthSources, make_wsgi_app
+from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
 
 logger = logging.getLogger(__name__)
 
@@ -133,10 +133,11 @@ class Runtime:
 def build_runtime(
     settings: Settings,
     *,
-    host: str = "0.0.0.0",
+    host: str | None = None,
     clock: Callable[[], datetime] = utcnow,
     templates_dir: Path | None = None,
     outbox_idle_seconds: float = 5.0,
+    outbox_send_timeout: float = 30.0,
     verify_token: bool = True,
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
@@ -150,13 +151,18 @@ def build_runtime(
             _verify_token(client, authorizer)
         outbox = OutboxWorker(
             store=store,
-            client=outbox_client(token=settings.bot_token, base_url=settings.api_url),
+            client=outbox_client(
+                token=settings.bot_token, base_url=settings.api_url, timeout=outbox_send_timeout
+            ),
             backoff_initial=config.desk.outbox.backoff_initial_seconds,
             backoff_max=config.desk.outbox.backoff_max_seconds,
             clock=clock,
             idle_seconds=outbox_idle_seconds,
         )
         desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
+        if store.outbox_rebuild_needed:
+            queued = desk.rebuild_outbox(now=clock())
+            logger.warning("queued %d message(s) again for posts never delivered", queued)
         outbox.on_dead = lambda item, error: desk.report_undeliverable(
             channel=item.channel, post_key=item.post_key, error=error, now=clock()
         )
@@ -183,10 +189,17 @@ def build_runtime(
             health=HealthSources(
                 outbox_running=lambda: outbox.running,
                 scheduler_running=lambda: scheduler.running,
+                delivery_problem=outbox.problem,
             ),
             slack_handler=slack_handler,
+            slack_signing_secret=settings.signing_secret,
         )
-        http = HttpServer(wsgi_app, host=host, port=settings.port)
+        http = HttpServer(
+            wsgi_app,
+            host=host or settings.host,
+            port=settings.port,
+            max_body_bytes=max(config.desk.intake.max_body_bytes, SLACK_MAX_BODY),
+        )
     except BaseException:
         store.close()
         raise

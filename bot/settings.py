@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_PORT = 3000
+# Every interface, as container platforms need; behind a reverse proxy on the same machine,
+# set HOST=127.0.0.1 so only the proxy can reach commsbot.
+DEFAULT_HOST = "0.0.0.0"
 MIN_SECRET_LENGTH = 16
 
 
@@ -31,6 +35,7 @@ class Settings:
     config_dir: Path
     data_dir: Path
     port: int
+    host: str = DEFAULT_HOST
 
     @property
     def socket_mode(self) -> bool:
@@ -92,6 +97,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             port = int(raw_port)
         else:
             problems.append(f"PORT must be a number from 1 to 65535, not {raw_port!r}")
+    host = _get(env, "HOST") or DEFAULT_HOST
+    if not _valid_host(host):
+        problems.append(
+            f"HOST must be an IP address to listen on (0.0.0.0, 127.0.0.1, ::), not {host!r}"
+        )
     if problems:
         raise SettingsError(problems)
     assert bot_token is not None and intake_secret is not None
@@ -104,4 +114,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         config_dir=Path(_get(env, "COMMSBOT_CONFIG_DIR") or "config"),
         data_dir=Path(_get(env, "COMMSBOT_DATA_DIR") or "data"),
         port=port,
+        host=host,
     )
+
+
+def _valid_host(host: str) -> bool:
+    """Whether `host` is an IP address or a plain host name such as localhost."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True

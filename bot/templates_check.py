@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.config import ConfigError, DeskConfig, load_config
 from bot.core.posts import Category, Network
@@ -34,7 +34,7 @@ from bot.core.replies import (
 # Sample values as long as real ones are likely to be, so a reply that fits here fits.
 _REFERENCE = "ANY-2026-001234"
 _LONGEST_DATE = date(2026, 9, 30)  # "Wednesday 30 September": the longest day and month
-SAMPLES: tuple[tuple[str, dict[str, object]], ...] = (
+SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     (
         "names and dates known",
         {

@@ -166,7 +166,10 @@ def start_bot(
     started: list[BotUnderTest] = []
 
     def start(
-        *, data_dir: Path | None = None, clock: Callable[[], datetime] | None = None
+        *,
+        data_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        **runtime_options: Any,
     ) -> BotUnderTest:
         settings = Settings(
             bot_token=BOT_TOKEN,
@@ -178,8 +181,9 @@ def start_bot(
             data_dir=data_dir or tmp_path / "data",
             port=0,
         )
-        kwargs: dict[str, Any] = {"clock": clock} if clock else {}
-        runtime = build_runtime(settings, host="127.0.0.1", outbox_idle_seconds=0.1, **kwargs)
+        kwargs: dict[str, Any] = ({"clock": clock} if clock else {}) | runtime_options
+        kwargs.setdefault("outbox_idle_seconds", 0.1)
+        runtime = build_runtime(settings, host="127.0.0.1", **kwargs)
         runtime.start()
         bot = BotUnderTest(runtime)
         started.append(bot)

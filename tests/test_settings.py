@@ -68,3 +68,17 @@ def test_logs_never_show_tokens_or_secrets() -> None:
     )
     scrubber.filter(record)
     assert record.getMessage() == f"token {REDACTED} and {REDACTED} and {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "0.0.0.0"), ("127.0.0.1", "127.0.0.1"), ("::", "::"), ("localhost", "localhost")],
+)
+def test_host_defaults_to_every_interface(value: str | None, expected: str) -> None:
+    env = GOOD if value is None else GOOD | {"HOST": value}
+    assert load_settings(env).host == expected
+
+
+def test_a_host_that_is_not_an_address_is_named() -> None:
+    with pytest.raises(SettingsError, match="HOST must be an IP address"):
+        load_settings(GOOD | {"HOST": "0.0.0.0:3000"})

@@ -165,6 +165,7 @@ class IntakeModel(BaseModel):
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_text_chars: int = Field(default=20_000, ge=280, le=200_000)
+    max_items: int = Field(default=1000, ge=1, le=10_000)
 
 
 class OutboxModel(BaseModel):

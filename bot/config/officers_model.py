@@ -200,15 +200,17 @@ class OfficersFile(BaseModel):
                                 f"(roles: {', '.join(sorted(roles)) or 'none'})",
                             )
                         )
-        named = [(f"intake.{i}.policy", t.policy) for i, t in enumerate(self.intake)]
+        named: list[tuple[str, str | None]] = [
+            (f"intake.{i}.policy", t.policy) for i, t in enumerate(self.intake)
+        ]
         named += [("deadline_breach.default", self.deadline_breach.default)]
         named += [(f"deadline_breach.kinds.{k}", p) for k, p in self.deadline_breach.kinds.items()]
-        for key, policy in named:
-            if policy is not None and policy not in self.policies:
+        for key, policy_name in named:
+            if policy_name is not None and policy_name not in self.policies:
                 problems.append(
                     (
                         key,
-                        f"no policy called {policy!r} "
+                        f"no policy called {policy_name!r} "
                         f"(policies: {', '.join(sorted(self.policies)) or 'none'})",
                     )
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from functools import cache
+from pathlib import Path
 
 # Source name in rules.yaml -> (distribution, file inside its package).
 SOURCES = {
@@ -30,6 +31,6 @@ def word_list(source: str) -> frozenset[str]:
         raise WordListError(f"word list {source!r} needs the {distribution} package") from None
     for file in files:
         if str(file).replace("\\", "/") == path:
-            text = file.locate().read_text(encoding="utf-8")
+            text = Path(file.locate()).read_text(encoding="utf-8")
             return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
     raise WordListError(f"{distribution} is installed without {path}")

@@ -843,8 +843,8 @@ class ThemeMatcher:
             for key in _posting_keys(signature):
                 self._postings.setdefault((account, key), {})[theme.ref] = None
         elif theme.kind is ThemeKind.INCIDENT and signature.incident:
-            key = (self._incident_scope(account), signature.incident)
-            self._incidents.setdefault(key, {})[theme.ref] = None
+            incident = (self._incident_scope(account), signature.incident)
+            self._incidents.setdefault(incident, {})[theme.ref] = None
             for name in signature.place_names:
                 self._incident_places[name] = self._incident_places.get(name, 0) + 1
         if signature.repeat_key is not None and signature.author is not None:
@@ -862,12 +862,12 @@ class ThemeMatcher:
                     if not posting:
                         del self._postings[(account, key)]
         elif theme.kind is ThemeKind.INCIDENT and signature.incident:
-            key = (self._incident_scope(account), signature.incident)
-            refs = self._incidents.get(key)
+            incident = (self._incident_scope(account), signature.incident)
+            refs = self._incidents.get(incident)
             if refs is not None:
                 refs.pop(theme.ref, None)
                 if not refs:
-                    del self._incidents[key]
+                    del self._incidents[incident]
             for name in signature.place_names:
                 left = self._incident_places.get(name, 1) - 1
                 if left:

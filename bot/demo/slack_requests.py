@@ -17,6 +17,7 @@ def signed_headers(
     signature = SignatureVerifier(signing_secret).generate_signature(
         timestamp=stamp, body=body.decode("utf-8")
     )
+    assert signature is not None  # None only without a timestamp
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
 

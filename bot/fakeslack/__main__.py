@@ -38,8 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
+def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM (and SIGINT, even if the parent ignored it) into a clean shutdown."""
     raise KeyboardInterrupt
 
 
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         fake.start()
     except (ValueError, OSError) as error:
         parser.exit(2, f"{parser.prog}: cannot start: {error}\n")
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
     print(f"Fake Slack Web API at {fake.url} (Ctrl-C to stop)", flush=True)
     try:
         threading.Event().wait()

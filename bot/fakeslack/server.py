@@ -40,7 +40,7 @@ RESPONSE_URL_METHOD = "response_url"
 _CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-_JSON_STRING_PARAMS = ("blocks", "attachments", "view")
+_JSON_STRING_PARAMS = ("blocks", "attachments", "view", "metadata")
 _NO_AUTH_METHODS = frozenset({"api.test"})
 _FIRST_TS_MICROS = 1_700_000_000_000_100
 _CREATED = 1_700_000_000
@@ -113,6 +113,11 @@ class _Fault:
     retry_after: int = 0
     status: int = 500
     seconds: float = 0.0
+
+    @property
+    def holds_answer(self) -> bool:
+        """Whether this fault holds the answer back (before or after doing the work)."""
+        return self.kind in ("delay", "late")
 
     def matches(self, method: str) -> bool:
         """Whether this fault applies to a call to ``method``."""
@@ -266,6 +271,17 @@ def _int_param(params: dict, key: str, *, default: int, error: str) -> int:
         raise _SlackError(error) from error_
 
 
+def _ts_param(params: dict, key: str, *, default: float) -> float:
+    """A message timestamp parameter such as ``1700000000.000100`` as a number."""
+    value = params.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError) as error:
+        raise _SlackError("invalid_ts_" + key) from error
+
+
 def _page(items: list[dict], params: dict) -> tuple[list[dict], str]:
     """Slice ``items`` by the ``limit`` and ``cursor`` parameters; return page and next cursor."""
     limit = _int_param(params, "limit", default=100, error="invalid_limit")
@@ -338,6 +354,25 @@ def _attachments(value: object) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise _SlackError("invalid_attachments")
     return copy.deepcopy(value)
+
+
+def _metadata(value: object) -> dict:
+    """Message metadata as Slack takes it: an event type and an object payload."""
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise _SlackError("invalid_metadata_format")
+    return {
+        "event_type": value["event_type"],
+        "event_payload": copy.deepcopy(value["event_payload"]),
+    }
+
+
+def _truthy(value: object) -> bool:
+    """A boolean parameter as Slack reads it (true, 1, or a JSON true)."""
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
 
 
 def _view_param(params: dict, *, types: tuple[str, ...]) -> dict:
@@ -471,8 +506,8 @@ class _Workspace:
                 return candidate
 
     def new_ts(self) -> str:
-        """A unique, increasing message timestamp such as ``1700000000.000100``."""
-        micros = self._next_ts
+        """A unique, increasing message timestamp from the clock, as Slack gives them."""
+        micros = max(self._next_ts, int(time.time() * 1_000_000) // 100 * 100)
         self._next_ts += 100
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
@@ -577,8 +612,8 @@ class _Workspace:
             "ts": ts,
             **content,
         }
-        if isinstance(params.get("metadata"), dict):
-            message["metadata"] = copy.deepcopy(params["metadata"])
+        if params.get("metadata") is not None:
+            message["metadata"] = _metadata(params["metadata"])
         thread_ts = _optional_str(params, "thread_ts")
         if thread_ts is not None:
             message["thread_ts"] = thread_ts
@@ -669,13 +704,32 @@ class _Workspace:
         return {"ok": True, "channel": {"id": self.open_dm(users)}}
 
     def conversations_history(self, params: dict) -> dict:
-        """conversations.history: top-level messages, newest first, paginated."""
+        """conversations.history: top-level messages, newest first, paginated.
+
+        As in Slack, `oldest` and `latest` bound the timestamps (exclusive unless
+        `inclusive`), and message metadata is shown only with `include_all_metadata`.
+        """
         channel = self.existing_channel(params)
+        oldest = _ts_param(params, "oldest", default=0.0)
+        latest = _ts_param(params, "latest", default=float("inf"))
+        inclusive = _truthy(params.get("inclusive"))
+
+        def in_range(ts: str) -> bool:
+            value = float(ts)
+            if inclusive:
+                return oldest <= value <= latest
+            return oldest < value < latest
+
         top_level = [
             message
             for message in self.messages.get(channel, [])
-            if message.get("thread_ts", message["ts"]) == message["ts"]
+            if message.get("thread_ts", message["ts"]) == message["ts"] and in_range(message["ts"])
         ]
+        if not _truthy(params.get("include_all_metadata")):
+            top_level = [
+                {key: value for key, value in message.items() if key != "metadata"}
+                for message in top_level
+            ]
         page, next_cursor = _page(list(reversed(top_level)), params)
         return {
             "ok": True,
@@ -1025,6 +1079,7 @@ class FakeSlack:
         self._faults: list[_Fault] = []
         self._responses: list[tuple[str, dict]] = []
         self._response_urls_made = 0
+        self._held = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -1195,6 +1250,28 @@ class FakeSlack:
             raise ValueError(f"seconds must not be negative, not {seconds}")
         self._add_fault(_Fault("delay", method, _checked_times(times), seconds=seconds))
 
+    def answer_late(self, method: str | None = None, *, seconds: float, times: int = 1) -> None:
+        """Do the next ``times`` calls at once but hold each answer back ``seconds``.
+
+        As a slow Slack does: the message is posted (and visible in the channel) although the
+        caller, having timed out, never hears so.
+        """
+        if seconds < 0:
+            raise ValueError(f"seconds must not be negative, not {seconds}")
+        self._add_fault(_Fault("late", method, _checked_times(times), seconds=seconds))
+
+    def wait_for_held(self, count: int, *, timeout: float = 5.0) -> None:
+        """Block until ``count`` answers are being held back by delay() or answer_late()."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._held < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} held answer(s) within {timeout:g}s, got {self._held}"
+                    )
+                self._changed.wait(remaining)
+
     def reset(self) -> None:
         """Forget calls, messages, views, responses, created channels and injected faults."""
         with self._lock:
@@ -1211,7 +1288,7 @@ class FakeSlack:
         """Consume the first matching fault (delays or failures), oldest first."""
         with self._lock:
             for fault in self._faults:
-                if (fault.kind == "delay") == delay and fault.matches(method):
+                if fault.holds_answer == delay and fault.matches(method):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
@@ -1224,8 +1301,26 @@ class FakeSlack:
         """Work out, record and return the answer to a request; None if cut off by go_down."""
         kind, method = _route(request.path)
         delay = self._take_fault(method, delay=True) if kind != "other" else None
-        if delay is not None and stopping.wait(delay.seconds):
+        if delay is not None and delay.kind == "delay" and self._hold(delay.seconds, stopping):
             return None
+        answer = self._work_out(kind, method, request)
+        if delay is not None and delay.kind == "late" and self._hold(delay.seconds, stopping):
+            return None
+        return answer
+
+    def _hold(self, seconds: float, stopping: threading.Event) -> bool:
+        """Wait ``seconds``, counted as a held answer; True if cut off by go_down."""
+        with self._changed:
+            self._held += 1
+            self._changed.notify_all()
+        try:
+            return stopping.wait(seconds)
+        finally:
+            with self._lock:
+                self._held -= 1
+
+    def _work_out(self, kind: str, method: str, request: _Request) -> _Answer:
+        """Do what a request asks, record the call, and return the answer."""
         parse_error = None
         try:
             params = _parse_params(request.query, request.content_type, request.body)

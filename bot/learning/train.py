@@ -99,8 +99,8 @@ def _round(value: float) -> float:
 
 def train(examples: Iterable[Example], *, now: datetime, sources: dict[str, int]) -> LinearModel:
     """Fit TF-IDF and multinomial logistic regression; the same examples give the same model."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     usable = [e for e in examples if e.category is not Category.UNSORTED and e.text.strip()]
     counts = Counter(e.category for e in usable)

@@ -58,10 +58,26 @@ class _DropTokenFromEnvironmentWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class _NoRequestBodies(logging.Filter):
+    """Bolt puts (filtered) request bodies in its "unhandled request" warning: posts from the
+    public must not reach the logs, so only the fact is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Unhandled request"):
+            record.msg, record.args = (
+                "Unhandled request: no listener for it (body not logged)",
+                None,
+            )
+        return True
+
+
 def _bolt_logger() -> logging.Logger:
     bolt_logger = logging.getLogger("bot.slack.bolt")
-    if not any(isinstance(f, _DropTokenFromEnvironmentWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropTokenFromEnvironmentWarning())
+    # Bolt logs request bodies at DEBUG (e.g. a request whose signature failed): never shown.
+    bolt_logger.setLevel(logging.INFO)
+    for kind in (_DropTokenFromEnvironmentWarning, _NoRequestBodies):
+        if not any(isinstance(f, kind) for f in bolt_logger.filters):
+            bolt_logger.addFilter(kind())
     return bolt_logger
 
 

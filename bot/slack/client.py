@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -18,7 +20,7 @@ from slack_sdk.http_retry.state import RetryState
 LISTENER_MAX_RETRY_AFTER_SECONDS = 5
 
 
-def retry_after_seconds(headers: dict[str, list[str]] | dict[str, str]) -> float | None:
+def retry_after_seconds(headers: Mapping[str, list[str] | str]) -> float | None:
     """The Retry-After header of a response in seconds, or None if absent or unreadable."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
@@ -62,14 +64,21 @@ def listener_client(*, token: str, base_url: str | None, timeout: int = 10) -> W
     return _client(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
-def outbox_client(*, token: str, base_url: str | None, timeout: int = 10) -> WebClient:
-    """The outbox's client: one connection retry; the outbox keeps its own durable schedule."""
+def outbox_client(*, token: str, base_url: str | None, timeout: float = 30) -> WebClient:
+    """The outbox's client: one connection retry; the outbox keeps its own durable schedule.
+
+    A long timeout: a slow answer is better than not knowing whether Slack took a message.
+    """
     handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
     return _client(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def _client(
-    *, token: str, base_url: str | None, timeout: int, retry_handlers: list[RetryHandler]
+    *, token: str, base_url: str | None, timeout: float, retry_handlers: list[RetryHandler]
 ) -> WebClient:
-    kwargs = {"base_url": base_url} if base_url else {}
-    return WebClient(token=token, timeout=timeout, retry_handlers=retry_handlers, **kwargs)
+    return WebClient(
+        token=token,
+        base_url=base_url or WebClient.BASE_URL,
+        timeout=timeout,  # type: ignore[arg-type]  # urllib takes fractions of a second
+        retry_handlers=retry_handlers,
+    )

@@ -1,13 +1,15 @@
 """Durable storage: TinyDB files behind a small repository interface."""
 
+from bot.storage.atomic import StorageError
 from bot.storage.repository import (
     SCHEMA_VERSION,
     AcceptOutcome,
     DataDirInUseError,
     OutboxItem,
     OutboxStats,
-    StorageError,
+    PostToAccept,
     Store,
+    post_from_doc,
 )
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "DataDirInUseError",
     "OutboxItem",
     "OutboxStats",
+    "PostToAccept",
     "StorageError",
     "Store",
+    "post_from_doc",
 ]

@@ -10,12 +10,13 @@ leaves the count before or after the breach, never a broken file.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.storage.atomic import write_atomically
+from bot.storage.atomic import encode, read_data_file, write_atomically
+
+_TABLE = "offenders"
 
 
 class Offenders:
@@ -32,10 +33,9 @@ class Offenders:
         return self.directory / f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:2]}.json"
 
     def _read(self, path: Path) -> dict[str, Any]:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
+        """The file's entries; damage is reported (CorruptFileError), never read as empty."""
+        data = read_data_file(path)
+        return {} if data is None else dict(data.get(_TABLE, {}))
 
     def record(self, *, account: str, author: str, post_key: str, now: datetime) -> int:
         """Record that `post_key` by `author` on `account` went to moderation; the new count."""
@@ -46,7 +46,7 @@ class Offenders:
         if post_key not in entry["posts"]:
             entry["posts"].append(post_key)
             entry["last_at"] = now.astimezone(UTC).isoformat()
-            write_atomically(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            write_atomically(path, encode({_TABLE: data}))
         return len(entry["posts"])
 
     def count(self, *, account: str, author: str) -> int:

@@ -16,6 +16,14 @@ holds a bounded number of documents, however long the history and however long S
   hour continues in `HH.1.json`, `HH.2.json` and so on.
 - `audit/YYYY/MM/DD/HH.json`: the audit trail by UTC hour, 250 entries to a file, continued
   the same way.
+- `quarantine/`: damaged files found at start, moved here (never deleted) with a note beside
+  each saying what was rebuilt and what to do. /healthz is unhealthy while any note is here.
+
+Every file carries a checksum (see `bot.storage.atomic`). At start, leftover temporary files
+are removed and every file is checked; a damaged one is quarantined and what can be rebuilt
+is: an index bucket from the posts files, the outbox from the posts never delivered (by the
+desk, which renders their messages again: see `posts_to_requeue`). A damaged meta.json stops
+start-up, as the data's version is then unknown.
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ from __future__ import annotations
 import copy
 import fcntl
 import hashlib
+import json
+import logging
 import os
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,10 +47,26 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from bot.core.posts import Author, Classification, Kind, Network, Post
-from bot.storage.atomic import AtomicJSONStorage, CorruptFileError
+from bot.storage.atomic import (
+    AtomicJSONStorage,
+    CorruptFileError,
+    StorageError,
+    WriteBatch,
+    check_data_file,
+    encode,
+    read_data_file,
+    write_atomically,
+    write_many_atomically,
+)
 from bot.storage.offenders import Offenders
 
-SCHEMA_VERSION = 2
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 3  # 3: every file carries a format mark and a checksum
+QUARANTINE = "quarantine"
+# The folders of the data directory this store writes, each file checksummed. Anything else
+# there (a trained model, a backup someone left) is not the store's to check or quarantine.
+_STORE_AREAS = frozenset({"outbox", "events", "index", "posts", "audit", "offenders"})
 # Slack retries an unacknowledged event after about a minute and again after five.
 _EVENT_RETRY_HOURS = 2
 _OPEN_FILES = 64
@@ -49,10 +76,6 @@ _AUDIT_PER_FILE = 250
 _INDEX_HEX_DIGITS = 3  # 16**3 = 4,096 buckets: about 25 keys each at 100,000 posts
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
-
-
-class StorageError(Exception):
-    """The data directory cannot be used as it is."""
 
 
 class DataDirInUseError(StorageError):
@@ -68,6 +91,16 @@ class AcceptOutcome:
 
 
 @dataclass(frozen=True)
+class PostToAccept:
+    """One post of a batch offered for storage, with its routing and its Slack message."""
+
+    post: Post
+    classification: Classification
+    channel: str
+    message: tuple[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One Slack message waiting to be delivered, in the order it was queued."""
 
@@ -80,6 +113,13 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str | None
     dead: bool
+    # Failures that count towards exponential backoff (a 429 does not).
+    failures: int = 0
+    # The last attempt timed out: Slack may have the message, so look before resending.
+    uncertain: bool = False
+    queued_at: datetime | None = None
+    # Where Slack put it, once sent; the rest of the bookkeeping may still be to do.
+    sent: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +129,21 @@ class OutboxStats:
     pending: int
     dead: int
     oldest_pending_seconds: float | None
+
+
+_QUARANTINE_ADVICE = {
+    "outbox": "Messages of posts never delivered are queued again from the posts files (a "
+    "message Slack already had may be sent once more); other messages in it (alerts) are "
+    "only in the quarantined copy.",
+    "index": "The index was rebuilt from the posts files; nothing is lost.",
+    "events": "Slack event ids in it are forgotten: a retried event may be handled twice.",
+    "audit": "Its audit entries are only in the quarantined copy: restore them from a backup "
+    "if you have one.",
+    "posts": "Its posts are only in the quarantined copy: restore the file from a backup, or "
+    "keep the copy for the record.",
+    "offenders": "Moderation breach counts of the authors in it start again from zero; the old "
+    "counts are only in the quarantined copy.",
+}
 
 
 def _bucket(key: str) -> str:
@@ -176,6 +231,14 @@ def _complete(stored: Mapping[str, Any] | None) -> bool:
     return stored is not None and bool(stored.get("delivery") or stored.get("imported"))
 
 
+def _get(table: Table, seq: int) -> Document:
+    """The outbox document `seq` of a table known to hold it."""
+    doc = table.get(doc_id=seq)
+    if not isinstance(doc, Document):
+        raise StorageError(f"outbox message {seq} is missing from its file")
+    return doc
+
+
 def _outbox_from_doc(doc: Document) -> OutboxItem:
     return OutboxItem(
         seq=doc.doc_id,
@@ -187,6 +250,10 @@ def _outbox_from_doc(doc: Document) -> OutboxItem:
         next_attempt_at=_parse(doc["next_attempt_at"]),
         last_error=doc.get("last_error"),
         dead=doc.get("dead", False),
+        failures=doc.get("failures", doc["attempts"]),
+        uncertain=doc.get("uncertain", False),
+        queued_at=_parse(doc["queued_at"]) if doc.get("queued_at") else None,
+        sent=copy.deepcopy(doc.get("sent")),
     )
 
 
@@ -213,6 +280,10 @@ class _HourlyFiles:
         self._open_db = open_db
         self._read = read
         self._newest: tuple[datetime, int] | None = None  # last hour written, its newest file
+
+    def forget(self) -> None:
+        """Forget which file was newest; it is looked up again."""
+        self._newest = None
 
     @staticmethod
     def part(hour: datetime, number: int) -> str:
@@ -282,16 +353,24 @@ class _OutboxFiles:
     so queueing a post's message twice is caught without reading every file.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, batch: WriteBatch) -> None:
         self.directory = directory
+        self._batch = batch
+        self._closed = False
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop everything held in memory; the next use reads the files again."""
+        for db in getattr(self, "_dbs", {}).values():
+            db.close()
         self._dbs: dict[int, TinyDB] = {}  # file number -> open file, oldest first
         self._loaded = False
-        self._closed = False
         self._next_seq = 1
         self._queued: dict[str, int] = {}
         # channel -> sequence numbers of its waiting (not dead) messages, oldest first.
         self._waiting: dict[str, list[int]] = {}
         self._dead = 0  # how many dead letters are kept
+        self._unfinished: list[int] = []  # sent, bookkeeping not yet done
 
     def _path(self, number: int) -> Path:
         return self.directory / f"{number:08d}.json"
@@ -299,7 +378,9 @@ class _OutboxFiles:
     def _table(self, number: int) -> Table:
         db = self._dbs.get(number)
         if db is None:
-            db = self._dbs[number] = TinyDB(self._path(number), storage=AtomicJSONStorage)
+            db = self._dbs[number] = TinyDB(
+                self._path(number), storage=AtomicJSONStorage, batch=self._batch
+            )
         return db.table("messages")
 
     def _load(self) -> None:
@@ -312,7 +393,9 @@ class _OutboxFiles:
             for doc in sorted(self._table(number), key=lambda d: d.doc_id):
                 if doc.get("post_key") is not None:
                     self._queued[doc["post_key"]] = doc.doc_id
-                if not doc.get("dead"):
+                if doc.get("sent"):
+                    self._unfinished.append(doc.doc_id)
+                elif not doc.get("dead"):
                     self._waiting.setdefault(doc["channel"], []).append(doc.doc_id)
                 else:
                     self._dead += 1
@@ -370,20 +453,36 @@ class _OutboxFiles:
             if not seqs:
                 del self._waiting[channel]
 
+    def mark_sent(self, seq: int, sent: dict[str, str]) -> None:
+        """Record that Slack has the message: it is never sent again."""
+        table = self._existing(seq)
+        if table is None:
+            return
+        doc = _get(table, seq)
+        table.update({"sent": sent}, doc_ids=[seq])
+        self._stop_waiting(doc["channel"], seq)
+        if seq not in self._unfinished:
+            self._unfinished.append(seq)
+
+    def unfinished(self) -> list[Document]:
+        """Messages sent whose bookkeeping is still to do, oldest first."""
+        self._load()
+        return [_get(self._table(seq // _OUTBOX_PER_FILE), seq) for seq in self._unfinished]
+
     def update(self, seq: int, fields: dict[str, Any]) -> None:
         table = self._existing(seq)
         if table is not None:
-            was_dead = bool(table.get(doc_id=seq).get("dead"))
+            was_dead = bool(_get(table, seq).get("dead"))
             table.update(fields, doc_ids=[seq])
             if fields.get("dead") and not was_dead:
-                self._stop_waiting(table.get(doc_id=seq)["channel"], seq)
+                self._stop_waiting(_get(table, seq)["channel"], seq)
                 self._dead += 1
 
     def remove(self, seq: int) -> None:
         table = self._existing(seq)
         if table is None:
             return
-        doc = table.get(doc_id=seq)
+        doc = _get(table, seq)
         table.remove(doc_ids=[seq])
         if doc.get("dead"):
             self._dead -= 1
@@ -391,6 +490,8 @@ class _OutboxFiles:
         if post_key is not None and self._queued.get(post_key) == seq:
             del self._queued[post_key]
         self._stop_waiting(doc["channel"], seq)
+        if seq in self._unfinished:
+            self._unfinished.remove(seq)
         self._drop_if_empty(seq // _OUTBOX_PER_FILE)
 
     def counts(self) -> tuple[int, int]:
@@ -402,7 +503,7 @@ class _OutboxFiles:
         """Each channel's oldest waiting message, oldest first, without reading the rest."""
         self._load()
         firsts = sorted(seqs[0] for seqs in self._waiting.values())
-        return [self._table(seq // _OUTBOX_PER_FILE).get(doc_id=seq) for seq in firsts]
+        return [_get(self._table(seq // _OUTBOX_PER_FILE), seq) for seq in firsts]
 
     def documents(self) -> list[Document]:
         """Every message, oldest first."""
@@ -426,6 +527,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.lock = threading.RLock()
+        self._batch = WriteBatch()
         self._dbs: OrderedDict[Path, TinyDB] = OrderedDict()
         self._closed = False
         self._posts = _HourlyFiles(
@@ -442,15 +544,20 @@ class Store:
             open_db=self._db,
             read=self._documents,
         )
-        self._outbox = _OutboxFiles(self.data_dir / "outbox")
+        self._outbox = _OutboxFiles(self.data_dir / "outbox", self._batch)
         self._offenders = Offenders(self.data_dir / "offenders")
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create data directory {self.data_dir}: {exc}") from exc
         self._lock_file = self._take_process_lock()
+        # Set at start when a damaged outbox file was quarantined: the desk re-queues the
+        # messages of posts never delivered (posts_to_requeue, requeue).
+        self.outbox_rebuild_needed = False
         try:
+            self._remove_temporary_files()
             self._check_schema()
+            self._check_every_file()
         except BaseException:
             self.close()
             raise
@@ -469,9 +576,32 @@ class Store:
             ) from None
         return fd
 
+    def _remove_temporary_files(self) -> None:
+        """Temporary files of writes a crash cut short: never part of the data."""
+        removed = 0
+        for path in self.data_dir.rglob(".*.tmp"):
+            if QUARANTINE not in path.relative_to(self.data_dir).parts:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            logger.warning("removed %d temporary file(s) left by an interrupted write", removed)
+
     def _check_schema(self) -> None:
-        meta = self._db(self.data_dir / "meta.json").table("meta")
-        doc = meta.get(doc_id=1)
+        path = self.data_dir / "meta.json"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+        if raw is not None and raw.lstrip().startswith(b"{") and not raw.startswith(b'{"commsbot"'):
+            self._migrate_from_2(path, raw)
+        try:
+            meta = self._db(path).table("meta")
+            doc = meta.get(doc_id=1)
+        except CorruptFileError as exc:
+            raise StorageError(
+                f"{exc}. It records the data's version: restore it from a backup, or if there "
+                f"is none, move it away and start again (commsbot writes a new one)"
+            ) from None
         if doc is None:
             meta.insert({"schema_version": SCHEMA_VERSION})
             return
@@ -481,6 +611,116 @@ class Store:
                 f"{self.data_dir}/meta.json: schema version {found}, this commsbot expects "
                 f"{SCHEMA_VERSION}; upgrade commsbot or migrate the data"
             )
+
+    def _migrate_from_2(self, meta: Path, raw: bytes) -> None:
+        """Data written before files carried checksums: add them, file by file."""
+        try:
+            version = json.loads(raw)["meta"]["1"]["schema_version"]
+        except (ValueError, KeyError, TypeError):
+            return  # not the old format either: reported as damaged below
+        if version != 2:
+            return
+        for path in sorted(self.data_dir.rglob("*.json")):
+            if path.relative_to(self.data_dir).parts[0] not in _STORE_AREAS:
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8") or "{}")
+            except (ValueError, UnicodeDecodeError):
+                continue  # left as it is: the check that follows quarantines it
+            write_atomically(path, encode(data))
+        write_atomically(meta, encode({"meta": {"1": {"schema_version": SCHEMA_VERSION}}}))
+        logger.warning("data directory %s upgraded to schema %d", self.data_dir, SCHEMA_VERSION)
+
+    def _check_every_file(self) -> None:
+        """Quarantine every damaged file and rebuild what can be rebuilt."""
+        damaged: list[Path] = []
+        for path in sorted(self.data_dir.rglob("*.json")):
+            relative = path.relative_to(self.data_dir)
+            if relative.parts[0] not in _STORE_AREAS:
+                continue
+            try:
+                check_data_file(path)
+            except CorruptFileError as exc:
+                damaged.append(relative)
+                self._quarantine(relative, exc.problem)
+        buckets = {p.stem for p in damaged if p.parts[0] == "index"}
+        if buckets:
+            self._rebuild_index(buckets)
+        if any(p.parts[0] == "outbox" for p in damaged):
+            self.outbox_rebuild_needed = True
+
+    def _quarantine(self, relative: Path, problem: str) -> None:
+        """Move a damaged file aside, with a note of what happened and what to do."""
+        source = self.data_dir / relative
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        target = self.data_dir / QUARANTINE / relative.parent / f"{relative.name}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        advice = _QUARANTINE_ADVICE.get(relative.parts[0], _QUARANTINE_ADVICE["posts"])
+        if relative.parts[0] == "outbox":
+            # An empty file keeps the sequence's place, so numbers never go back.
+            write_atomically(source, encode({"messages": {}}))
+        note = (
+            f"{source} was damaged ({problem}) and moved to {target}. {advice} "
+            f"Once dealt with, delete {target} and this note; /healthz is unhealthy until then."
+        )
+        write_atomically(target.with_name(target.name + ".txt"), note + "\n")
+        logger.error("%s", note)
+
+    def _rebuild_index(self, buckets: set[str]) -> None:
+        """Write the index buckets again from the posts files (all of them are read)."""
+        entries: dict[str, dict[str, dict[str, Any]]] = {bucket: {} for bucket in buckets}
+        posts_root = self.data_dir / "posts"
+        for path in sorted(posts_root.rglob("*.json")):
+            data = read_data_file(path) or {}
+            part = str(path.relative_to(posts_root).with_suffix(""))
+            for doc in data.get("posts", {}).values():
+                bucket = _bucket(doc["key"])
+                if bucket in entries:
+                    number = str(len(entries[bucket]) + 1)
+                    entries[bucket][number] = {
+                        "key": doc["key"],
+                        "part": part,
+                        "received_at": doc.get("received_at"),
+                    }
+        write_many_atomically(
+            [(self._bucket_path(b), encode({"keys": found})) for b, found in entries.items()]
+        )
+        logger.warning("rebuilt %d index file(s) from the posts files", len(buckets))
+
+    def problems(self) -> list[str]:
+        """What is wrong with the data and what to do about it (empty when all is well)."""
+        notes = sorted((self.data_dir / QUARANTINE).rglob("*.txt"))
+        found = []
+        for note in notes:
+            try:
+                found.append(note.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                found.append(f"{note}: {exc}")
+        return found
+
+    def posts_to_requeue(self) -> list[dict[str, Any]]:
+        """Stored posts never delivered to Slack whose message is not in the outbox.
+
+        After a damaged outbox file is quarantined, these are the posts whose messages it may
+        have held. Reads every posts file.
+        """
+        with self.lock:
+            found = []
+            for path in sorted((self.data_dir / "posts").rglob("*.json")):
+                for doc in self._documents(path, "posts"):
+                    if not _complete(doc) and not self._outbox.holds(doc["key"]):
+                        found.append(copy.deepcopy(dict(doc)))
+            return found
+
+    def requeue(
+        self, messages: list[tuple[str, str, tuple[str, list[dict[str, Any]]]]], *, now: datetime
+    ) -> None:
+        """Queue again (post key, channel, message) for posts whose message was lost."""
+        with self.lock, self._batch.together():
+            for key, channel, (text, blocks) in messages:
+                self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
+        self.outbox_rebuild_needed = False
 
     def close(self) -> None:
         """Release the files and the data directory lock."""
@@ -508,7 +748,7 @@ class Store:
             return db
         if self._closed:
             raise StorageError("store is closed")
-        db = TinyDB(path, storage=AtomicJSONStorage)
+        db = TinyDB(path, storage=AtomicJSONStorage, batch=self._batch)
         self._dbs[path] = db
         while len(self._dbs) > _OPEN_FILES:
             _, oldest = self._dbs.popitem(last=False)
@@ -522,7 +762,7 @@ class Store:
         db = self._dbs.get(path)
         if db is not None:
             return list(db.table(table))
-        data = AtomicJSONStorage(path).read()
+        data = AtomicJSONStorage(path, self._batch).read()
         return [] if data is None else list(data.get(table, {}).values())
 
     def check(self) -> None:
@@ -530,7 +770,7 @@ class Store:
         with self.lock:
             try:
                 probe = self.data_dir / ".probe"
-                probe.write_text("ok", encoding="utf-8")
+                write_atomically(probe, "ok")
                 probe.unlink()
                 self._db(self.data_dir / "meta.json").table("meta").get(doc_id=1)
             except (OSError, CorruptFileError) as exc:
@@ -599,6 +839,125 @@ class Store:
             text, blocks = message
             self._queue(channel=channel, text=text, blocks=blocks, post_key=key, now=now)
         return AcceptOutcome("accepted", key)
+
+    def accept_posts(self, offers: list[PostToAccept], *, now: datetime) -> list[AcceptOutcome]:
+        """Store a batch of posts and queue their messages, one durable write per file touched.
+
+        The same promise and write order as `accept_post`, a step at a time for the whole
+        batch: every index entry, then every post, then the audit entries, then the outbox
+        messages. A crash or failed write at any step leaves some posts indexed (perhaps
+        stored) without a message; offering the batch again finishes those in the same place
+        and reports the rest as duplicates, so each post is stored and sent exactly once.
+        Returns one outcome per offer, in order; a post offered twice is a duplicate the
+        second time.
+        """
+        outcomes: list[AcceptOutcome] = []
+        chosen: dict[str, PostToAccept] = {}
+        for offer in offers:
+            key = offer.post.key
+            outcomes.append(AcceptOutcome("duplicate" if key in chosen else "accepted", key))
+            chosen.setdefault(key, offer)
+        try:
+            with self.lock:
+                duplicates = self._accept_batch(chosen, now=now)
+        except BaseException:
+            self._forget_memory()
+            raise
+        return [AcceptOutcome("duplicate", o.key) if o.key in duplicates else o for o in outcomes]
+
+    def _accept_batch(self, offers: dict[str, PostToAccept], *, now: datetime) -> set[str]:
+        """The steps of `accept_posts`; returns the keys that were already accepted."""
+        by_bucket: dict[str, list[str]] = {}
+        for key in offers:
+            by_bucket.setdefault(_bucket(key), []).append(key)
+        entries: dict[str, Mapping[str, Any]] = {}
+        for bucket, keys in by_bucket.items():
+            wanted = set(keys)
+            for entry in self._documents(self._bucket_path(bucket), "keys"):
+                if entry["key"] in wanted:
+                    entries[entry["key"]] = entry
+        new = [key for key in offers if key not in entries]
+        # Index entries for the new posts, placed as import_history places them.
+        routed = {
+            key: _routed_doc(
+                offers[key].post,
+                offers[key].classification,
+                channel=offers[key].channel,
+                received_at=now,
+            )
+            for key in new
+        }
+        batches = list(self._posts.fill(_hour_of(now), [routed[key] for key in new]))
+        part_of = {doc["key"]: part for part, batch in batches for doc in batch}
+        with self._batch.together():
+            for key in new:
+                entry = {"key": key, "part": part_of[key], "received_at": _iso(now)}
+                self._index_table(key).insert(entry)
+        # Posts indexed by an earlier, interrupted accept: finish them where they were put.
+        duplicates: set[str] = set()
+        resumed: dict[str, list[str]] = {}
+        for key, entry in entries.items():
+            if self._outbox.holds(key):
+                duplicates.add(key)
+                continue
+            stored = self._posts.table(entry["part"]).get(Query().key == key)
+            if _complete(stored):
+                duplicates.add(key)
+            else:
+                resumed.setdefault(entry["part"], []).append(key)
+        with self._batch.together():
+            for part, batch in batches:
+                self._posts.table(part).insert_multiple(batch)
+            for part, keys in resumed.items():
+                table = self._posts.table(part)
+                present = {doc["key"] for doc in table}
+                missing = []
+                for key in keys:
+                    if key not in present:
+                        received_at = _parse(entries[key].get("received_at") or _iso(now))
+                        offer = offers[key]
+                        missing.append(
+                            _routed_doc(
+                                offer.post,
+                                offer.classification,
+                                channel=offer.channel,
+                                received_at=received_at,
+                            )
+                        )
+                if missing:
+                    table.insert_multiple(missing)
+        accepted = [key for key in offers if key not in duplicates]
+        resumed_keys = {key for keys in resumed.values() for key in keys}
+        with self._batch.together():
+            for key in accepted:
+                offer = offers[key]
+                self.record_audit(
+                    "post.routed",
+                    now=now,
+                    post=key,
+                    account=offer.post.account,
+                    category=offer.classification.category.value,
+                    rule=offer.classification.rule,
+                    channel=offer.channel,
+                    flagged_by=offer.post.flagged_by,
+                    resumed=(key in resumed_keys) or None,
+                )
+        with self._batch.together():
+            for key in accepted:
+                offer = offers[key]
+                text, blocks = offer.message
+                self._queue(channel=offer.channel, text=text, blocks=blocks, post_key=key, now=now)
+        return duplicates
+
+    def _forget_memory(self) -> None:
+        """After a failed write: forget every cached file so the disk is read afresh."""
+        with self.lock:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()
+            self._outbox.forget()
+            self._posts.forget()
+            self._audit.forget()
 
     def import_history(self, records: list[tuple[Post, Classification, str, datetime]]) -> int:
         """Store already-handled posts (post, classification, channel, received_at) in bulk.
@@ -731,10 +1090,28 @@ class Store:
             return [_outbox_from_doc(doc) for doc in self._outbox.heads()]
 
     def mark_delivered(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
-        """Note where a delivered message landed, then remove it from the outbox.
+        """Record that Slack has a message, then do the rest of the bookkeeping."""
+        self.mark_sent(item, channel_id=channel_id, ts=ts, now=now)
+        self.finish_delivery(item, channel_id=channel_id, ts=ts, now=now)
 
-        In that order: a crash in between sends the message again (at least once) rather
-        than losing the record of where it went.
+    def mark_sent(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
+        """The first write after Slack accepts a message: one small outbox file saying so.
+
+        From then on the message is never sent again, whatever happens to the rest of the
+        bookkeeping (`finish_delivery`), which can be retried on its own.
+        """
+        with self.lock:
+            self._outbox.mark_sent(item.seq, {"channel_id": channel_id, "ts": ts, "at": _iso(now)})
+
+    def unfinished_deliveries(self) -> list[OutboxItem]:
+        """Messages Slack has whose bookkeeping (`finish_delivery`) is still to do."""
+        with self.lock:
+            return [_outbox_from_doc(doc) for doc in self._outbox.unfinished()]
+
+    def finish_delivery(self, item: OutboxItem, *, channel_id: str, ts: str, now: datetime) -> None:
+        """Note where a sent message landed on its post and in the audit, then drop it.
+
+        In that order: a crash in between does the bookkeeping again, never the sending.
         """
         with self.lock:
             if item.post_key is not None:
@@ -756,18 +1133,43 @@ class Store:
             self._outbox.remove(item.seq)
 
     def mark_retry(
-        self, item: OutboxItem, *, error: str, next_attempt_at: datetime, now: datetime
+        self,
+        item: OutboxItem,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        now: datetime,
+        counts_as_failure: bool = True,
+        uncertain: bool = False,
     ) -> None:
-        """Record a failed attempt and when to try again."""
+        """Record a failed attempt and when to try again.
+
+        A rate limit is not a failure of ours (`counts_as_failure=False`: the backoff does not
+        grow); a timeout leaves the message `uncertain` (Slack may have it).
+        """
         with self.lock:
             self._outbox.update(
                 item.seq,
                 {
                     "attempts": item.attempts + 1,
+                    "failures": item.failures + (1 if counts_as_failure else 0),
+                    "uncertain": uncertain,
                     "last_error": error,
                     "next_attempt_at": _iso(next_attempt_at),
                 },
             )
+
+    def instance_id(self) -> str:
+        """A random id of this data directory, so its messages are told apart in Slack."""
+        with self.lock:
+            meta = self._db(self.data_dir / "meta.json").table("meta")
+            doc = meta.get(doc_id=1)
+            assert doc is not None
+            if not doc.get("instance"):
+                meta.update({"instance": uuid.uuid4().hex[:16]}, doc_ids=[1])
+                doc = meta.get(doc_id=1)
+                assert doc is not None
+            return str(doc["instance"])
 
     def mark_dead(self, item: OutboxItem, *, error: str, now: datetime) -> None:
         """Keep a message Slack refused for good, so a person can see and fix it."""

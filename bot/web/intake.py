@@ -8,8 +8,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.intake import BodyError, Item, parse_body
+from bot.intake import BodyError, Item, TooManyItems, parse_body
 from bot.services import Services
+from bot.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ def _describe(item: Item) -> dict[str, Any]:
     return where
 
 
+# Invalid items are described one by one up to this many; the rest are only counted, so a
+# body of a hundred thousand bad items cannot make an answer a hundred times its size.
+MAX_ERRORS_SHOWN = 50
+
+
 def handle_intake(services: Services, raw: bytes) -> IntakeResponse:
     """Validate and take each post of an already authenticated, size-checked body."""
     config = services.config.desk
@@ -54,30 +60,62 @@ def handle_intake(services: Services, raw: bytes) -> IntakeResponse:
             raw,
             accounts=config.networks_by_account(),
             max_text_chars=config.intake.max_text_chars,
+            max_items=config.intake.max_items,
+        )
+    except TooManyItems as exc:
+        return IntakeResponse(
+            413, {"error": "too_many_items", "message": str(exc), "max_items": exc.limit}
         )
     except BodyError as exc:
         return IntakeResponse(400, {"error": "invalid_body", "message": str(exc)})
+    valid = [item for item in items if item.post is not None]
+    try:
+        taken = services.desk.take_all(
+            [item.post for item in valid if item.post], now=services.clock()
+        )
+    except (StorageError, OSError) as exc:
+        logger.error("intake: cannot store posts (%s); answered 503", exc)
+        return IntakeResponse(
+            503,
+            {
+                "error": "storage_unavailable",
+                "message": "commsbot cannot write its data now; nothing in this request "
+                "was acknowledged, so send it again later",
+            },
+        )
+    outcome_of = {item.index: intake for item, intake in zip(valid, taken, strict=True)}
     results: list[dict[str, Any]] = []
     counts = {"accepted": 0, "duplicate": 0, "invalid": 0}
+    left_out = 0
     for item in items:
-        if item.post is None:
+        intake = outcome_of.get(item.index)
+        if intake is None:
             counts["invalid"] += 1
+            if counts["invalid"] > MAX_ERRORS_SHOWN:
+                left_out += 1
+                continue
             errors = [{"field": e.field, "message": e.message} for e in item.errors]
             results.append(_describe(item) | {"status": "invalid", "errors": errors})
             continue
-        taken = services.desk.take(item.post, now=services.clock())
-        counts[taken.status] += 1
+        counts[intake.status] += 1
         results.append(
             _describe(item)
             | {
-                "status": taken.status,
-                "category": taken.triage.classification.category.value,
-                "channel": taken.triage.channel,
+                "status": intake.status,
+                "key": intake.key,
+                "category": intake.triage.classification.category.value,
+                "channel": intake.triage.channel,
             }
         )
     if counts["invalid"]:
         logger.warning("intake: %d of %d items invalid", counts["invalid"], len(items))
-    body = counts | {"results": results}
+    body: dict[str, Any] = counts | {"results": results}
+    if left_out:
+        body["invalid_not_shown"] = left_out
+        body["message"] = (
+            f"{counts['invalid']} items were invalid; the first {MAX_ERRORS_SHOWN} are "
+            f"described and {left_out} more were left out"
+        )
     if counts["accepted"] + counts["duplicate"] == 0:
         return IntakeResponse(400, {"error": "invalid_posts"} | body)
     return IntakeResponse(202, body)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.services import Services
+from bot.slack.verify import header, rate_limited_notice, shape_rejection, signature_rejection
 from bot.storage import StorageError
 from bot.web.intake import SIGNATURE_HEADER, handle_intake, signature_valid
 
@@ -38,20 +41,39 @@ def _json(start_response: Callable[..., Any], status: int, body: dict[str, Any])
     return [payload]
 
 
-# A client sending a somewhat over-large body is read to the end and the bytes thrown away,
-# so it gets the 413 answer rather than a broken connection; beyond this, it is cut off.
-_DISCARD_LIMIT = 4 * 1024 * 1024
 # Slack's own requests are small; anything larger at /slack/events is not from Slack.
 SLACK_MAX_BODY = 1024 * 1024
 
 
-def _discard(stream: Any, length: int) -> None:
-    remaining = min(length, _DISCARD_LIMIT)
-    while remaining > 0:
-        chunk = stream.read(min(remaining, 64 * 1024))
-        if not chunk:
-            return
-        remaining -= len(chunk)
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The whole request body (the server has already read it and checked its framing)."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length.isdigit():
+        return b""
+    body: bytes = environ["wsgi.input"].read(int(length))
+    return body
+
+
+def refuse(
+    start_response: Callable[..., Any],
+    environ: dict[str, Any],
+    *,
+    status: int,
+    error: str,
+    reason: str,
+    size: int,
+    extra: dict[str, Any] | None = None,
+) -> list[bytes]:
+    """Answer a refused request and log it as one short line, never with its body."""
+    logger.warning(
+        "refused %s %s: %d %s (%d bytes)",
+        environ.get("REQUEST_METHOD", "?"),
+        environ.get("PATH_INFO", "?"),
+        status,
+        reason,
+        size,
+    )
+    return _json(start_response, status, {"error": error, "message": reason} | (extra or {}))
 
 
 class HealthSources:
@@ -62,9 +84,11 @@ class HealthSources:
         *,
         outbox_running: Callable[[], bool],
         scheduler_running: Callable[[], bool],
+        delivery_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.outbox_running = outbox_running
         self.scheduler_running = scheduler_running
+        self.delivery_problem = delivery_problem
 
 
 def make_wsgi_app(
@@ -73,31 +97,92 @@ def make_wsgi_app(
     intake_secret: str,
     health: HealthSources,
     slack_handler: WSGIApp | None,
+    slack_signing_secret: str | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> WSGIApp:
-    """The WSGI app; `slack_handler` is Bolt's (None in Socket Mode)."""
+    """The WSGI app; `slack_handler` is Bolt's (None in Socket Mode).
+
+    A request for Slack reaches Bolt only once its signature (checked with
+    `slack_signing_secret` against `wall_clock`) and the shape of its body are right.
+    """
     max_body = services.config.desk.intake.max_body_bytes
 
     def intake(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         length_header = environ.get("CONTENT_LENGTH") or ""
         if not length_header.isdigit():
-            return _json(start_response, 411, {"error": "length_required"})
+            return refuse(
+                start_response,
+                environ,
+                status=411,
+                error="length_required",
+                reason="send the body with a Content-Length or chunked",
+                size=0,
+            )
         length = int(length_header)
         if length > max_body:
-            _discard(environ["wsgi.input"], length)
-            return _json(
+            return refuse(
                 start_response,
-                413,
-                {
-                    "error": "too_large",
-                    "message": f"body over {max_body} bytes; send smaller batches",
-                },
+                environ,
+                status=413,
+                error="too_large",
+                reason=f"body over {max_body} bytes; send smaller batches",
+                size=length,
             )
-        raw = environ["wsgi.input"].read(length)
-        signature = environ.get("HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_"))
-        if not signature_valid(raw, signature, intake_secret):
-            return _json(start_response, 401, {"error": "invalid_signature"})
+        raw = _read_body(environ)
+        if not signature_valid(raw, header(environ, SIGNATURE_HEADER), intake_secret):
+            return refuse(
+                start_response,
+                environ,
+                status=401,
+                error="invalid_signature",
+                reason=f"missing or wrong {SIGNATURE_HEADER}",
+                size=len(raw),
+            )
         result = handle_intake(services, raw)
+        if result.status >= 400:
+            logger.warning(
+                "refused POST /intake: %d %s (%d bytes)",
+                result.status,
+                result.body.get("message") or result.body.get("error"),
+                len(raw),
+            )
         return _json(start_response, result.status, result.body)
+
+    def slack(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert slack_handler is not None and slack_signing_secret is not None
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > SLACK_MAX_BODY:
+            return refuse(
+                start_response,
+                environ,
+                status=413,
+                error="too_large",
+                reason=f"body over {SLACK_MAX_BODY} bytes",
+                size=int(length),
+            )
+        raw = _read_body(environ)
+        rejection = signature_rejection(
+            raw,
+            timestamp=header(environ, "X-Slack-Request-Timestamp"),
+            signature=header(environ, "X-Slack-Signature"),
+            secret=slack_signing_secret,
+            now=wall_clock(),
+        ) or shape_rejection(raw, content_type=environ.get("CONTENT_TYPE") or "")
+        if rejection is not None:
+            error = "invalid_signature" if rejection.status == 401 else "invalid_body"
+            return refuse(
+                start_response,
+                environ,
+                status=rejection.status,
+                error=error,
+                reason=rejection.reason,
+                size=len(raw),
+            )
+        if rate_limited_notice(raw):
+            logger.warning("Slack is dropping events: it says commsbot answered too slowly")
+            return _json(start_response, 200, {})
+        environ = environ | {"wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+        return slack_handler(environ, start_response)
 
     def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         checks: dict[str, Any] = {}
@@ -109,6 +194,13 @@ def make_wsgi_app(
         except (StorageError, OSError, ValueError) as exc:
             checks["storage"] = f"error: {exc}"
             stats = None
+            healthy = False
+        delivery = health.delivery_problem()
+        checks["delivery"] = delivery or "ok"
+        healthy = healthy and delivery is None
+        problems = services.store.problems()
+        if problems:
+            checks["data_problems"] = problems
             healthy = False
         for name, running in (
             ("outbox_worker", health.outbox_running()),
@@ -130,7 +222,7 @@ def make_wsgi_app(
         "/healthz": ("GET", healthz),
     }
     if slack_handler is not None:
-        routes["/slack/events"] = ("POST", slack_handler)
+        routes["/slack/events"] = ("POST", slack)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -140,10 +232,6 @@ def make_wsgi_app(
         method, handler = route
         if environ.get("REQUEST_METHOD") != method:
             return _json(start_response, 405, {"error": "method_not_allowed", "allowed": method})
-        length = environ.get("CONTENT_LENGTH") or ""
-        if path == "/slack/events" and length.isdigit() and int(length) > SLACK_MAX_BODY:
-            _discard(environ["wsgi.input"], int(length))
-            return _json(start_response, 413, {"error": "too_large"})
         try:
             return handler(environ, start_response)
         except Exception:

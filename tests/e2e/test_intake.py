@@ -20,6 +20,7 @@ def test_a_post_is_routed_to_its_team_channel(bot: BotUnderTest, fake_slack) -> 
             "line": 1,
             "id": "2001",
             "status": "accepted",
+            "key": "x:2001",
             "category": "foi",
             "channel": "#info-governance-foi",
         }
@@ -93,7 +94,7 @@ def test_batch_reports_each_item_and_keeps_the_good_ones(bot: BotUnderTest, fake
         "errors": [{"field": "author", "message": "Field required"}],
     }
     assert results[2]["errors"][0]["field"] == "posted_at"
-    assert "timezone" in results[2]["errors"][0]["message"]
+    assert "UTC offset" in results[2]["errors"][0]["message"]
     assert results[3]["errors"][0]["field"] == "account"
     assert "council" in results[3]["errors"][0]["message"]
     assert results[4]["status"] == "invalid"
@@ -174,16 +175,16 @@ def test_a_post_from_a_network_the_account_is_not_on_is_invalid(bot: BotUnderTes
 
 
 def test_names_cannot_fake_the_message_layout(bot: BotUnderTest, fake_slack) -> None:
-    post = intake_post(
-        "2601", author={"handle": "bob*\n\n:rotating_light: *Urgent*", "name": "A\tB\x07C"}
-    )
+    # A handle is an identifier: a line break in it is refused, not quietly cleaned.
+    forged = intake_post("2601", author={"handle": "bob*\n\n:rotating_light: *Urgent*"})
+    answer = bot.intake(forged)
+    assert answer.status == 400
+    assert answer.json()["results"][0]["errors"][0]["field"] == "author.handle"
+    # A display name is shown inline with its control characters made spaces.
+    post = intake_post("2602", author={"handle": "@bob", "name": "A\tB\x07C"})
     assert bot.intake(post).status == 202
-    record = bot.store.get_post_record("x:2601")
-    assert record["author"] == {
-        "handle": "bob* :rotating_light: *Urgent*",
-        "name": "A B C",
-        "followers": None,
-    }
+    record = bot.store.get_post_record("x:2602")
+    assert record["author"] == {"handle": "@bob", "name": "A B C", "followers": None}
 
 
 def test_posted_at_must_be_iso_text(bot: BotUnderTest) -> None:

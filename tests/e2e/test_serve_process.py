@@ -74,7 +74,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
+            process.communicate(timeout=10)
     assert process.returncode == 0, output
     assert "received SIGTERM; shutting down" in output
     assert "stopped" in output
@@ -134,7 +134,7 @@ def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_pa
     finally:
         if first.poll() is None:
             first.kill()
-            first.communicate()
+            first.communicate(timeout=10)
     fake_slack.come_up()
     second = _serve(env, tmp_path)
     try:
@@ -145,7 +145,12 @@ def test_accepted_posts_survive_a_hard_kill(fake_slack, config_dir: Path, tmp_pa
         )
     finally:
         second.send_signal(signal.SIGTERM)
-        second.communicate(timeout=30)
+        try:
+            second.communicate(timeout=30)
+        finally:
+            if second.poll() is None:
+                second.kill()
+                second.communicate(timeout=10)
     shown = [json.dumps(m["blocks"]) for m in fake_slack.messages("#comms-enquiries")]
     assert all(f"({n})" in shown[n] for n in range(3))
 
@@ -159,7 +164,12 @@ def test_a_refused_app_token_stops_start_up_with_a_clear_message(
     env["SLACK_APP_TOKEN"] = "xapp-1-refused"
     fake_slack.fail("apps.connections.open", "invalid_auth")
     process = _serve(env, tmp_path)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
     assert process.returncode == 2, output
     assert "cannot open Socket Mode with SLACK_APP_TOKEN (invalid_auth)" in output
     assert "xapp-1-refused" not in output

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.posts import Author, Category, Classification, Flag, FlagHit, Network, Post
-from bot.storage import SCHEMA_VERSION, DataDirInUseError, StorageError, Store, atomic
+from bot.storage import (
+    SCHEMA_VERSION,
+    DataDirInUseError,
+    PostToAccept,
+    StorageError,
+    Store,
+    atomic,
+)
 from bot.storage.atomic import write_atomically
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -49,7 +56,7 @@ def queue(store: Store, count: int) -> None:
 
 def documents_in(path: Path) -> int:
     """How many documents a TinyDB file holds, over all its tables."""
-    return sum(len(table) for table in json.loads(path.read_text()).values())
+    return sum(len(table) for table in atomic.read_data_file(path).values())
 
 
 @pytest.fixture
@@ -143,10 +150,10 @@ def test_a_second_process_cannot_open_the_same_data(tmp_path: Path) -> None:
 
 def test_schema_version_is_recorded_and_checked(tmp_path: Path) -> None:
     Store(tmp_path).close()
-    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta = atomic.read_data_file(tmp_path / "meta.json")
     assert meta["meta"]["1"]["schema_version"] == SCHEMA_VERSION
     meta["meta"]["1"]["schema_version"] = SCHEMA_VERSION + 1
-    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "meta.json").write_text(atomic.encode(meta))
     with pytest.raises(StorageError, match="schema version"):
         Store(tmp_path)
 
@@ -303,7 +310,8 @@ def test_the_hot_path_writes_only_small_files(tmp_path: Path, written: list[Path
         [item] = [i for i in store.outbox_items() if i.post_key == "x:new"]
         store.mark_delivered(item, channel_id="C0DESK", ts="1.0", now=later)
         assert store.get_post_record("x:new")["delivery"]["ts"] == "1.0"
-        assert len(written) == 7  # post, outbox, index, audit; then outbox, post, audit
+        # Accept: index, post, audit, outbox. Deliver: outbox (sent), post, audit, outbox.
+        assert len(written) == 8
         assert all(documents_in(path) <= 250 for path in written)
         assert all(documents_in(path) <= 100 for path in written if "audit" not in path.parts)
 
@@ -467,3 +475,83 @@ def test_outbox_stats_stay_right_through_deliveries_deaths_and_restarts(tmp_path
     with Store(tmp_path) as store:
         stats = store.outbox_stats(NOW + timedelta(seconds=10))
         assert (stats.pending, stats.dead, stats.oldest_pending_seconds) == (3, 1, 8.0)
+
+
+def offers(*ids: str, channel: str = "#comms-enquiries") -> list[PostToAccept]:
+    return [
+        PostToAccept(make_post(i), ROUTED, channel, ("fallback", [{"type": "divider"}]))
+        for i in ids
+    ]
+
+
+BATCH = [f"b{n}" for n in range(12)]
+
+
+def _replaces(monkeypatch) -> list[Path]:
+    """Record the target of every atomic replace from now on."""
+    targets: list[Path] = []
+    real_replace = os.replace
+
+    def replace(source, target, *args, **kwargs):
+        targets.append(Path(target))
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return targets
+
+
+def test_a_batch_writes_each_file_it_touches_once(tmp_path: Path, monkeypatch) -> None:
+    with Store(tmp_path) as store:
+        accept(store, make_post("before"))
+        targets = _replaces(monkeypatch)
+        outcomes = store.accept_posts(offers(*BATCH, "b0"), now=NOW)
+        assert [o.status for o in outcomes] == ["accepted"] * 12 + ["duplicate"]
+        assert len(targets) == len(set(targets))
+        kinds = {p.relative_to(tmp_path).parts[0] for p in targets}
+        assert kinds == {"index", "posts", "audit", "outbox"}
+        assert [i.post_key for i in store.outbox_items()] == ["x:before"] + [
+            f"x:{i}" for i in BATCH
+        ]
+        assert store.count_posts(NOW.date()) == 13
+        again = store.accept_posts(offers(*BATCH[:3], "new"), now=NOW)
+        assert [o.status for o in again] == ["duplicate"] * 3 + ["accepted"]
+
+
+def _writes_in_a_batch(tmp_path: Path, monkeypatch) -> int:
+    with monkeypatch.context() as patch, Store(tmp_path / "count") as store:
+        accept(store, make_post("z"))
+        targets = _replaces(patch)
+        store.accept_posts(offers(*BATCH), now=NOW)
+        return len(targets)
+
+
+@pytest.mark.parametrize("delivered_before_retry", [False, True])
+def test_a_batch_cut_short_at_any_write_stores_and_sends_each_post_once(
+    tmp_path: Path, monkeypatch, delivered_before_retry: bool
+) -> None:
+    """Die at every write of a batch in turn, restart, deliver what is queued, offer again."""
+    writes = _writes_in_a_batch(tmp_path, monkeypatch)
+    assert writes >= 4
+    later = NOW + timedelta(minutes=5)
+    for write_number in range(1, writes + 1):
+        data = tmp_path / f"crash-{write_number}"
+        with Store(data) as store:
+            accept(store, make_post("z"))
+            _crash_at(monkeypatch, write_number)
+            with pytest.raises(OSError, match="killed"):
+                store.accept_posts(offers(*BATCH), now=NOW)
+            monkeypatch.undo()
+        with Store(data) as store:
+            delivered = []
+            if delivered_before_retry:
+                for item in store.outbox_items():
+                    store.mark_delivered(item, channel_id="C1", ts="1.1", now=later)
+                    delivered.append(item.post_key)
+            retry = store.accept_posts(offers(*BATCH), now=later)
+            assert {o.status for o in retry} <= {"accepted", "duplicate"}
+            assert [o.status for o in store.accept_posts(offers(*BATCH), now=later)] == [
+                "duplicate"
+            ] * len(BATCH)
+            sent = delivered + [i.post_key for i in store.outbox_items()]
+            assert sorted(sent) == sorted(["x:z"] + [f"x:{i}" for i in BATCH]), write_number
+            assert store.count_posts_between(NOW, later + timedelta(hours=1)) == 13

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -9,16 +12,28 @@ from bot.services import Services
 from bot.slack.ids import Event
 from bot.slack.messages import home_view
 
+logger = logging.getLogger(__name__)
+
+_ANY_EVENT = re.compile(".*")
+
 
 def _home_tab(event: dict) -> bool:
     """Matcher: the Home tab was opened (not the Messages tab)."""
     return event.get("tab", "home") == "home"
 
 
+def acknowledge_quietly(event: dict) -> None:
+    """Any other event (the Messages tab opened, app_uninstalled, tokens_revoked...): Bolt has
+    already answered 200, so Slack keeps the subscription on; nothing else to do."""
+    logger.debug("event %s needs nothing from commsbot", event.get("type"))
+
+
 def register(app: App, services: Services) -> None:
-    """Attach the event listeners."""
+    """Attach the event listeners; the catch-all comes last so it never hides one of them."""
 
     @app.event(Event.APP_HOME_OPENED.value, matchers=[_home_tab])
     def show_home(event: dict, client: WebClient) -> None:
         view = home_view(services.renderer, status=services.desk_status())
         client.views_publish(user_id=event["user"], view=view)
+
+    app.event(_ANY_EVENT)(acknowledge_quietly)
