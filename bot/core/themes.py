@@ -102,7 +102,8 @@ class Priority(IntEnum):
 
     PERSON_IN_DANGER = 0
     URGENT = 1
-    ROUTINE = 2
+    STATUTORY = 2  # FOI/EIR and subject access: a legal clock runs
+    ROUTINE = 3
 
 
 class PlacementReason(StrEnum):
