@@ -19,7 +19,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import load_config
+from bot.config import DeskConfig, load_config
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.scheduling.scheduler import Scheduler
@@ -29,7 +29,8 @@ from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.messages import TEMPLATES
-from bot.slack.outbox import OutboxWorker
+from bot.slack.outbox import OutboxWorker, Pacing
+from bot.slack.theme_messages import Presentation, ThemeMessages
 from bot.storage import Store
 from bot.web.server import HttpServer
 from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
@@ -142,7 +143,7 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    store = Store(settings.data_dir)
+    store = Store(settings.data_dir, themes=config.themes)
     try:
         renderer = load_templates(templates_dir or find_templates_dir())
         client = listener_client(token=settings.bot_token, base_url=settings.api_url)
@@ -154,17 +155,14 @@ def build_runtime(
             client=outbox_client(
                 token=settings.bot_token, base_url=settings.api_url, timeout=outbox_send_timeout
             ),
-            backoff_initial=config.desk.outbox.backoff_initial_seconds,
-            backoff_max=config.desk.outbox.backoff_max_seconds,
+            messages=ThemeMessages(renderer, Presentation.of(config)),
+            pacing=pacing_of(config),
             clock=clock,
             idle_seconds=outbox_idle_seconds,
         )
-        desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
-        if store.outbox_rebuild_needed:
-            queued = desk.rebuild_outbox(now=clock())
-            logger.warning("queued %d message(s) again for posts never delivered", queued)
-        outbox.on_dead = lambda item, error: desk.report_undeliverable(
-            channel=item.channel, post_key=item.post_key, error=error, now=clock()
+        desk = Desk(config=config, store=store, on_queued=outbox.wake)
+        outbox.on_dead = lambda channel, what, error: desk.report_undeliverable(
+            channel=channel, what=what, error=error, now=clock()
         )
         services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
         listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
@@ -190,6 +188,9 @@ def build_runtime(
                 outbox_running=lambda: outbox.running,
                 scheduler_running=lambda: scheduler.running,
                 delivery_problem=outbox.problem,
+                delivery_stopped=outbox.stopped_by_storage,
+                slack_unreachable_seconds=outbox.unreachable_seconds,
+                unhealthy_after_seconds=config.desk.outbox.unhealthy_after_seconds,
             ),
             slack_handler=slack_handler,
             slack_signing_secret=settings.signing_secret,
@@ -212,6 +213,19 @@ def build_runtime(
         http=http,
         listeners=listeners,
         socket_mode=socket_mode,
+    )
+
+
+def pacing_of(config: DeskConfig) -> Pacing:
+    """How the outbox paces and retries Slack, from desk.yaml `outbox`."""
+    outbox = config.desk.outbox
+    return Pacing(
+        backoff_initial=outbox.backoff_initial_seconds,
+        backoff_max=outbox.backoff_max_seconds,
+        pace_seconds=outbox.pace_seconds,
+        busy_posts_per_second=outbox.busy_posts_per_second,
+        busy_calls_per_post=outbox.busy_calls_per_post,
+        urgent_max_wait_seconds=outbox.urgent_max_wait_seconds,
     )
 
 

@@ -79,7 +79,9 @@ def test_demo_shows_every_channel_and_exits_zero(capsys) -> None:
     assert main(["--config-dir", str(CONFIG_DIR), "demo"]) == 0
     out = capsys.readouterr().out
     assert "#info-governance-foi" in out and "#fire-control-urgent" in out
-    assert "20 of 20 messages delivered" in out
+    assert "24 of 24 posts shown in Slack" in out
+    # Related posts are one theme, its thread listing them.
+    assert "3 posts in this channel" in out and "↳ :inbox_tray: 3 new posts in" in out
 
 
 def test_serve_names_missing_settings_without_starting(tmp_path: Path) -> None:

@@ -138,7 +138,9 @@ def _place(
         if key in duplicates:
             continue
         post, category = offer.post, offer.classification.category.value
-        placement = matcher.place(post, category, now=now)
+        # Posts are grouped by when they were posted (as `group_in_order` does): one
+        # flagged hours late still joins the theme of its time.
+        placement = matcher.place(post, category, now=min(now, post.posted_at))
         item = PostInTheme(
             key=key,
             category=category,
@@ -154,7 +156,7 @@ def _place(
                 ref=ref, account=post.account, placement=placement, post=item, now=now
             )
             current = StoredTheme(added.theme)
-            matcher.commit(placement, post=post, now=now, ref=ref)
+            matcher.commit(placement, post=post, now=min(now, post.posted_at), ref=ref)
         else:
             ref = placement.join_ref
             before = working.get(ref) or parts.themes.get(ref)
@@ -162,7 +164,7 @@ def _place(
                 raise StorageError(f"theme {ref} is open in the matcher but not stored")
             added = add_post(before.theme, placement=placement, post=item)
             current = replace(before, theme=added.theme)
-            matcher.commit(placement, post=post, now=now)
+            matcher.commit(placement, post=post, now=min(now, post.posted_at))
         working[ref] = current.with_changes(added.changes, now)
         placed[key] = {
             "theme": ref,

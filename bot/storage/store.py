@@ -233,7 +233,7 @@ class Store:
                 f"is none, move it away and start again (commsbot writes a new one)"
             ) from None
         if doc is None:
-            meta.insert({"schema_version": SCHEMA_VERSION})
+            meta.insert({"schema_version": SCHEMA_VERSION, "instance": uuid.uuid4().hex[:16]})
             return
         found = doc.get("schema_version")
         if found != SCHEMA_VERSION:
@@ -241,6 +241,9 @@ class Store:
                 f"{self.data_dir}/meta.json: schema version {found}, this commsbot expects "
                 f"{SCHEMA_VERSION}; upgrade commsbot or migrate the data"
             )
+        if not doc.get("instance"):
+            # Written now, not on the first send: sending never needs a write but its record.
+            meta.update({"instance": uuid.uuid4().hex[:16]}, doc_ids=[1])
 
     def _check_every_file(self) -> bool:
         """Quarantine every damaged file and rebuild what can be rebuilt.
@@ -356,13 +359,8 @@ class Store:
     def instance_id(self) -> str:
         """A random id of this data directory, so its messages are told apart in Slack."""
         with self.lock:
-            meta = self._files.db(self.data_dir / "meta.json").table("meta")
-            doc = meta.get(doc_id=1)
+            doc = self._files.db(self.data_dir / "meta.json").table("meta").get(doc_id=1)
             assert isinstance(doc, Mapping)
-            if not doc.get("instance"):
-                meta.update({"instance": uuid.uuid4().hex[:16]}, doc_ids=[1])
-                doc = meta.get(doc_id=1)
-                assert isinstance(doc, Mapping)
             return str(doc["instance"])
 
     # -- posts -----------------------------------------------------------------------------

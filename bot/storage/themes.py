@@ -64,14 +64,17 @@ class ViewRecord:
     done: int = 0  # the version fully shown
     since: datetime | None = None  # when the oldest change not yet shown was made
     dead: str | None = None  # what Slack answered when it refused the view for good
+    dead_version: int = 0  # the version it refused: a later change tries again
     # A send that timed out ("parent", or "digest:<upto>"): look in Slack before resending.
     uncertain: str | None = None
     digests: int = 0  # digest replies posted
 
     @property
     def dirty(self) -> bool:
-        """Whether this view has a change not yet shown (and Slack has not refused it)."""
-        return self.version > self.done and self.dead is None
+        """Whether this view has a change not yet shown that Slack has not refused."""
+        if self.dead is not None and self.version <= self.dead_version:
+            return False
+        return self.version > self.done
 
     def changed(self, now: datetime) -> ViewRecord:
         """This view with one more change to show."""
@@ -89,6 +92,7 @@ class ViewRecord:
             "done": self.done,
             "since": iso(self.since) if self.since else None,
             "dead": self.dead,
+            "dead_version": self.dead_version,
             "uncertain": self.uncertain,
             "digests": self.digests,
         }
@@ -106,6 +110,7 @@ class ViewRecord:
             done=int(data.get("done", 0)),
             since=parse(data["since"]) if data.get("since") else None,
             dead=data.get("dead"),
+            dead_version=int(data.get("dead_version", 0)),
             uncertain=data.get("uncertain"),
             digests=int(data.get("digests", 0)),
         )
@@ -173,6 +178,7 @@ class ViewWork:
     has_parent: bool
     version: int
     waiting_posts: int  # positions of the channel's list not yet in a digest
+    dead: str | None = None  # what Slack answered when it last refused this view
 
 
 class ThemeFiles:
@@ -354,6 +360,7 @@ class ThemeFiles:
                     has_parent=view.parent_ts is not None,
                     version=view.version,
                     waiting_posts=max(waiting, 0),
+                    dead=view.dead,
                 )
             )
         return sorted(found, key=lambda w: (w.since, w.ref, w.channel))

@@ -104,6 +104,10 @@ def record(
         fields["digests"] = before.digests + 1
     if done_version is not None and done_version > before.done:
         fields["done"] = done_version
+    if "dead" in fields:
+        fields["dead_version"] = before.version
+    elif fields.get("parent_ts") or fields.get("hash") or fields.get("shown") is not None:
+        fields["dead"] = None  # Slack took it this time
     view = replace(before, **fields)
     if done_version is not None:
         view = replace(view, since=None if view.version <= view.done else (since or now))
