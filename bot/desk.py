@@ -95,6 +95,12 @@ class Desk:
             policy=self.config.second_opinion,
         )
 
+    def channels_for(self, account: str, category: Category) -> tuple[str, ...]:
+        """Where a post of `category` on `account` is shown: its channel, then any that also
+        see it (a duty channel): what re-categorising a post or theme moves it to."""
+        channel = self.routing.channel_for(account, category)
+        return (channel, *self.routing.also_for(category, channel))
+
     def take(self, post: Post, *, now: datetime, category: Category | None = None) -> Intake:
         """Accept a post: on disk, placed in a theme, before this returns."""
         return self._take([(post, category)], now=now)[0]

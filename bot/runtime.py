@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
 import signal
 import sys
 import threading
@@ -226,6 +229,7 @@ def pacing_of(config: DeskConfig) -> Pacing:
         busy_posts_per_second=outbox.busy_posts_per_second,
         busy_calls_per_post=outbox.busy_calls_per_post,
         urgent_max_wait_seconds=outbox.urgent_max_wait_seconds,
+        busy_update_seconds=outbox.busy_update_seconds,
     )
 
 
@@ -248,8 +252,30 @@ def _verify_token(client: WebClient, authorizer: BotTokenAuthorizer) -> None:
         logger.warning("Slack is unreachable (%s); posts will wait in the outbox", exc)
 
 
+# glibc's mallopt parameter for the number of memory arenas.
+_M_ARENA_MAX = -8
+
+
+def limit_memory_arenas(arenas: int = 2) -> bool:
+    """Ask glibc's malloc for at most `arenas` memory arenas (False where it is not glibc).
+
+    Each request thread would otherwise get an arena of its own and keep in it the memory of
+    the largest intake batch it ever handled: with 8 threads, tens of megabytes that are
+    never used again. Called before any thread starts. MALLOC_ARENA_MAX in the environment
+    says the same and wins.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, for one, has no arenas to limit)
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    limit_memory_arenas()
     runtime = build_runtime(settings)
     stop = threading.Event()
 

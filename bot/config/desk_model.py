@@ -183,6 +183,9 @@ class OutboxModel(BaseModel):
     busy_calls_per_post: float = Field(default=0.06, gt=0, le=10)
     # In a busy channel an urgent theme's view waits at most this long for its allowance.
     urgent_max_wait_seconds: float = Field(default=8.0, ge=0, le=600)
+    # In a busy channel a parent message is updated at most this often (new posts still
+    # go to its thread as they come).
+    busy_update_seconds: float = Field(default=30.0, ge=0, le=3600)
     # /healthz is unhealthy once a change has waited this long to reach Slack, or Slack has
     # been unreachable this long.
     unhealthy_after_seconds: float = Field(default=300.0, gt=0, le=86400)

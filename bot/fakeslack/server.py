@@ -68,6 +68,8 @@ class Call:
     """The HTTP status the fake answered with."""
     ok: bool | None
     """The ``ok`` field of the answer; None for answers that were not HTTP 200."""
+    at: float = 0.0
+    """When the fake answered, by ``time.monotonic()``."""
 
 
 class _SlackError(Exception):
@@ -1386,7 +1388,10 @@ class FakeSlack:
                 answer = self._answer_response_url(request.path, params)
             else:
                 answer = self._answer(kind, method, params, token=token, parse_error=parse_error)
-            self._calls.append(Call(method, copy.deepcopy(params), token, answer.status, answer.ok))
+            call = Call(
+                method, copy.deepcopy(params), token, answer.status, answer.ok, time.monotonic()
+            )
+            self._calls.append(call)
             self._changed.notify_all()
         logger.debug("fake Slack: %s -> %s", method, answer.status)
         return answer

@@ -105,6 +105,7 @@ class Pacing:
     busy_posts_per_second: float = 0.5
     busy_calls_per_post: float = 0.06
     urgent_max_wait_seconds: float = 8.0
+    busy_update_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,10 @@ class OutboxWorker:
         self._team_url: str | None = None
         self._channel_ids: dict[str, str] = {}  # channel name -> id, learned from Slack
         self._channels: dict[str, _Channel] = {}
+        # When each view's parent was last posted or updated, and when its thread (or
+        # parent) last showed new posts (monotonic).
+        self._updated: dict[tuple[str, str], float] = {}
+        self._shown_at: dict[tuple[str, str], float] = {}
         self._turn = 0  # whose turn it is among the channels with work
         # Records of calls Slack accepted that could not be written yet: done first.
         self._unrecorded: list[Callable[[], None]] = []
@@ -401,15 +406,26 @@ class OutboxWorker:
         return None, min(waits, default=self._idle)
 
     def _ready_in(self, task: _Task, channel: _Channel) -> float:
-        """Seconds until `task` may go (0: now): a busy channel's updates wait for allowance."""
+        """Seconds until `task` may go (0: now). In a busy channel an update waits for its
+        allowance (an urgent one at most `urgent_max_wait_seconds`), and a parent is not
+        updated again within `busy_update_seconds`."""
         if task.expedited or task.view is None or not self._busy(channel):
             return 0.0
         work = task.view
-        cost = 1 + math.ceil(work.waiting_posts / _POSTS_PER_DIGEST)
+        since_update = self._monotonic() - self._updated.get((work.ref, work.channel), -1e9)
+        update_due = since_update >= self._pacing.busy_update_seconds
+        if work.waiting_posts == 0 and not update_due:
+            return self._pacing.busy_update_seconds - since_update
+        cost = math.ceil(work.waiting_posts / _POSTS_PER_DIGEST) + (1 if update_due else 0)
         if channel.credits >= cost or channel.credits >= _MAX_CREDITS:
             return 0.0
         if work.priority <= Priority.URGENT:
-            waited = (self._clock() - work.since).total_seconds()
+            # How long its oldest post not shown has waited, at most.
+            shown_at = self._shown_at.get((work.ref, work.channel))
+            if shown_at is None:
+                waited = (self._clock() - work.since).total_seconds()
+            else:
+                waited = self._monotonic() - shown_at
             left = self._pacing.urgent_max_wait_seconds - waited
             if left <= 0:
                 return 0.0
@@ -599,6 +615,7 @@ class OutboxWorker:
             )
         )
         if isinstance(outcome, Sent):
+            self._updated[(work.ref, work.channel)] = self._monotonic()
             self._record(
                 lambda: self._store.record_view(
                     work.ref,
@@ -624,6 +641,7 @@ class OutboxWorker:
         outcome = self._post(snapshot.channel, message, metadata=metadata)
         ref, channel, view = snapshot.theme.ref, snapshot.channel, snapshot.view
         if isinstance(outcome, Sent):
+            self._updated[(ref, channel)] = self._shown_at[(ref, channel)] = self._monotonic()
             link = self._permalink(outcome)
             done = view.version if snapshot.waiting == 0 else None
             self._record(
@@ -660,6 +678,7 @@ class OutboxWorker:
         ref, name = snapshot.theme.ref, snapshot.channel
         if isinstance(outcome, Sent):
             channel.digest_part[key] = part
+            self._shown_at[key] = self._monotonic()
             self._record(
                 lambda: self._store.record_view(
                     ref,

@@ -25,7 +25,14 @@ from bot.core.theme_state import ChannelPosts, PostInTheme, Theme, ThemeStatus, 
 from bot.core.themes import Priority, ThemeMatcher, ThemeSettings
 from bot.storage.atomic import encode, read_data_file, write_many_atomically
 from bot.storage.docs import channels_of, parse, post_from_doc
-from bot.storage.themes import LATEST_IN_VIEW, StoredTheme, ThemeFiles, ViewRecord, ref_number
+from bot.storage.themes import (
+    LATEST_IN_VIEW,
+    StoredTheme,
+    ThemeFiles,
+    ViewRecord,
+    journal_of,
+    ref_number,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +71,7 @@ def rebuild_counter(themes_root: Path) -> int:
     candidates = [
         *(p.stem for p in (themes_root / "open").glob("*.json")),
         *(p.stem for p in (themes_root / "closed").glob("*/*.json")),
-        *(p.name for p in (themes_root / "journal").glob("*") if p.is_dir()),
+        *(journal_of(p)[0] for p in (themes_root / "journal").glob("*/*.json")),
     ]
     for name in candidates:
         try:

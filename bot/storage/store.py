@@ -40,11 +40,11 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from bot.core.posts import Classification, Post
 from bot.core.theme_state import CloseReason
@@ -76,16 +76,17 @@ from bot.storage.files import Files
 from bot.storage.intents import Intents
 from bot.storage.labels import LabelLog, check_labels_file
 from bot.storage.offenders import Offenders
-from bot.storage.outbox import OneOffFiles, OutboxItem, item_from_doc
+from bot.storage.outbox import RENDERED, OneOffFiles, OutboxItem, item_from_doc
 from bot.storage.parts import Parts
 from bot.storage.posts import PostFiles, bucket_of
 from bot.storage.rebuild import rebuild_counter, rebuild_index, rebuild_themes
-from bot.storage.themes import StoredTheme, ThemeFiles, ViewWork
+from bot.storage.themes import StoredTheme, ThemeFiles, ViewWork, journal_of
 from bot.storage.totals import KEPT, RunningTotals
 from bot.storage.upgrade import SCHEMA_VERSION, upgrade
 from bot.storage.views import ViewSnapshot, record, snapshot, theme_docs
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUARANTINE = "quarantine"
 # The folders of the data directory this store writes, each file checksummed. Anything else
@@ -133,6 +134,22 @@ class AcceptOutcome:
     status: Literal["accepted", "duplicate"]
     key: str
     theme: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Something Slack refused for good: a theme's view (`ref`) or a one-off message (`seq`)."""
+
+    channel: str
+    error: str
+    ref: str | None = None
+    seq: int | None = None
+    kind: str | None = None  # of a one-off message
+
+    def __str__(self) -> str:
+        if self.ref is not None:
+            return f"{self.ref} in {self.channel}: {self.error}"
+        return f"message {self.seq} ({self.kind}) to {self.channel}: {self.error}"
 
 
 @dataclass(frozen=True)
@@ -270,7 +287,7 @@ class Store:
         themes = [p for p in damaged if p.parts[0] == "themes"]
         if any(p.parts[1:] == ("counter.json",) for p in themes):
             rebuild_counter(self.data_dir / "themes")
-        journals = {(p.parts[2], p.parts[3]) for p in themes if p.parts[1] == "journal"}
+        journals = {journal_of(p) for p in themes if p.parts[1] == "journal"}
         lost = {p.stem: p.parts[1] == "closed" for p in themes if p.parts[1] in ("open", "closed")}
         if journals or lost:
             rebuild_themes(
@@ -600,7 +617,8 @@ class Store:
 
     # -- staff actions: the seam for buttons and commands ----------------------------------
 
-    def _act(self, run: Any) -> Any:
+    def _act(self, run: Callable[[], T]) -> T:
+        """Run a staff action under the lock; after a failed write, forget cached files."""
         with self.lock:
             if self._closed:
                 raise StorageError("store is closed")
@@ -612,7 +630,7 @@ class Store:
 
     def move_post(self, key: str, *, to: str | None, by: str | None, now: datetime) -> str:
         """Move a post to theme `to`, or to a new theme when `to` is None; its theme's ref."""
-        return str(self._act(lambda: self._actions.move_post(key, to=to, by=by, now=now)))
+        return self._act(lambda: self._actions.move_post(key, to=to, by=by, now=now))
 
     def merge_themes(self, *, into: str, away: str, by: str | None, now: datetime) -> None:
         """Every post of theme `away` joins `into`; `away` is closed as merged into it."""
@@ -790,18 +808,44 @@ class Store:
 
     def dead_letters(self) -> list[str]:
         """What Slack refused for good: each theme view and one-off message, described."""
-        views = [
-            f"{ref} in {channel}: {error}"
+        return [str(letter) for letter in self.dead_letter_list()]
+
+    def dead_letter_list(self) -> list[DeadLetter]:
+        """What Slack refused for good, views first, each as something to retry."""
+        letters = [
+            DeadLetter(channel=channel, error=error, ref=ref)
             for ref, channel, error in self._parts.themes.dead_views()
         ]
         with self.lock:
-            messages = [
-                f"message {doc.doc_id} ({doc.get('kind') or 'rendered'}) to {doc['channel']}: "
-                f"{doc.get('last_error')}"
+            letters.extend(
+                DeadLetter(
+                    channel=doc["channel"],
+                    error=str(doc.get("last_error")),
+                    seq=doc.doc_id,
+                    kind=doc.get("kind") or RENDERED,
+                )
                 for doc in self._parts.outbox.documents()
                 if doc.get("dead")
-            ]
-        return views + messages
+            )
+        return letters
+
+    def retry_dead_letter(self, letter: DeadLetter, *, now: datetime) -> None:
+        """Send a dead letter again (after the config was fixed): a theme's view is marked
+        changed, a one-off message waits again. One write."""
+        with self.lock:
+            if letter.ref is not None:
+                stored = self._parts.themes.get(letter.ref)
+                if stored is None or letter.channel not in stored.views:
+                    raise KeyError(f"no view of {letter.ref} in {letter.channel}")
+                view = replace(stored.view(letter.channel), dead=None).changed(now)
+                changed = stored.with_view(letter.channel, view)
+                self._parts.themes.write_themes([changed])
+                self._parts.themes.adopt([changed])
+            elif letter.seq is not None:
+                self._parts.outbox.update(
+                    letter.seq, {"dead": False, "next_attempt_at": iso(now), "failures": 0}
+                )
+                self._note_one_offs()
 
     # -- Slack events ----------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ Layout under `<data_dir>/themes/`:
   outbox's work is simply the views they mark.
 - `closed/NNN/T-0042.json`: closed themes whose views show it, by reference number // 1000.
   History: read only when a closed theme is asked for by reference.
-- `journal/T-0042/<channel>/NNNNNN.json`: each channel's list of the theme's posts, position
-  -> (post key, posts file), 100 positions to a file, so a digest of the posts after
-  position N reads only the files that hold them.
+- `journal/NNN/T-0042.<channel>.NNNNNN.json`: each channel's list of the theme's posts,
+  position -> (post key, posts file), 100 positions to a file, so a digest of the posts after
+  position N reads only the files that hold them. Folders by reference number // 1000, so a
+  new theme needs no new folder (channel names and ids hold no dots).
 
 This module holds the open themes in memory (with the matcher that places new posts among
 them) and writes what the `Store` tells it to, in the order the Store's write paths state.
@@ -264,8 +265,10 @@ class ThemeFiles:
         return self.root / "closed" / f"{folder:03d}" / f"{ref}.json"
 
     def journal_path(self, ref: str, channel: str, position: int) -> Path:
+        """The journal file holding `position` of `channel`'s list of theme `ref`."""
         number = (position - 1) // JOURNAL_PER_FILE
-        return self.root / "journal" / ref / channel / f"{number:06d}.json"
+        folder = ref_number(ref) // _CLOSED_PER_FOLDER
+        return self.root / "journal" / f"{folder:03d}" / f"{ref}.{channel}.{number:06d}.json"
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -472,6 +475,8 @@ class ThemeFiles:
         self.matcher.close(ref)
         return True
 
-    def all_journal_files(self, ref: str) -> list[Path]:
-        """Every journal file of theme `ref`."""
-        return sorted((self.root / "journal" / ref).rglob("*.json"))
+
+def journal_of(path: Path) -> tuple[str, str]:
+    """(theme ref, channel) of a journal file's path."""
+    ref, channel, _ = path.name.removesuffix(".json").split(".")
+    return ref, channel

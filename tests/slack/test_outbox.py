@@ -172,6 +172,17 @@ def test_a_busy_channel_updates_on_an_allowance_not_per_post(store, fake_slack, 
     assert all(f"report {n}\\n" in listed or f"report {n}'" in listed for n in range(300))
 
 
+def test_a_busy_channel_updates_a_parent_at_most_every_so_often(store, fake_slack, clocks) -> None:
+    work = worker(store, fake_slack, clocks, urgent_max_wait_seconds=2, busy_update_seconds=30)
+    _busy(store, work, clocks, 300, urgent=True)  # a minute of reports, five a second
+    updates = [c.at for c in fake_slack.calls_to("chat.update") if c.ok]
+    digests = [c for c in sent(fake_slack) if c.params.get("thread_ts")]
+    assert len(updates) <= 3  # the counts catch up every 30 s...
+    assert len(digests) >= 15  # ...while the thread keeps up every few seconds
+    drain(work, clocks)
+    assert store.outbox_stats(clocks.now).pending == 0
+
+
 def test_an_urgent_theme_in_a_busy_channel_waits_at_most_its_limit(
     store, fake_slack, clocks
 ) -> None:

@@ -121,7 +121,7 @@ def test_a_damaged_theme_is_rebuilt_from_its_posts_and_shown_again(
 @pytest.mark.parametrize("damage", ["truncated", "replaced by {}"])
 def test_a_damaged_journal_is_rebuilt_from_the_posts(tmp_path: Path, damage: str) -> None:
     _fill(tmp_path)
-    [path] = list((tmp_path / "themes" / "journal" / "T-0001").rglob("*.json"))
+    [path] = list((tmp_path / "themes" / "journal").rglob("T-0001.*.json"))
     path.write_text(DAMAGE[damage](path.read_text(encoding="utf-8")), encoding="utf-8")
     with open_store(tmp_path) as store:
         [problem] = store.problems()

@@ -608,3 +608,24 @@ def test_stats_stay_right_through_deliveries_deaths_and_restarts(tmp_path: Path)
     with open_store(tmp_path) as store:
         again = store.outbox_stats(NOW + timedelta(seconds=10))
         assert again == stats
+
+
+def test_dead_letters_can_be_sent_again_once_fixed(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        accept(store, make_post("a"))
+        queue(store, 1)
+        [item] = store.outbox_items()
+        store.mark_dead(item, error="channel_not_found", now=NOW)
+        [work] = store.view_work()
+        store.record_view(work.ref, ENQUIRIES, now=NOW, dead="not_in_channel")
+        letters = store.dead_letter_list()
+        assert [str(letter) for letter in letters] == [
+            f"T-0001 in {ENQUIRIES}: not_in_channel",
+            f"message {item.seq} (note) to #comms-desk: channel_not_found",
+        ]
+        for letter in letters:
+            store.retry_dead_letter(letter, now=NOW)
+        stats = store.outbox_stats(NOW)
+        assert (stats.pending, stats.dead) == (2, 0)
+        assert [w.ref for w in store.view_work()] == ["T-0001"]
+        assert [i.dead for i in store.outbox_items()] == [False]
