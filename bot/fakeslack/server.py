@@ -68,8 +68,8 @@ class Call:
     """The HTTP status the fake answered with."""
     ok: bool | None
     """The ``ok`` field of the answer; None for answers that were not HTTP 200."""
-    at: float = 0.0
-    """When the fake answered, by ``time.monotonic()``."""
+    at: float = field(default=0.0, compare=False)
+    """When the fake answered, by ``time.monotonic()`` (not compared)."""
 
 
 class _SlackError(Exception):
