@@ -201,6 +201,8 @@ class OutboxWorker:
         # parent) last showed new posts (monotonic).
         self._updated: dict[tuple[str, str], float] = {}
         self._shown_at: dict[tuple[str, str], float] = {}
+        # The same by the wall clock, to order views by their oldest change not shown.
+        self._shown_since: dict[tuple[str, str], datetime] = {}
         self._turn = 0  # whose turn it is among the channels with work
         # Records of calls Slack accepted that could not be written yet: done first.
         self._unrecorded: list[Callable[[], None]] = []
@@ -368,8 +370,14 @@ class OutboxWorker:
         """What waits in each channel, in the order it should go."""
         tasks: dict[str, list[_Task]] = {}
         for work in self._store.view_work():
-            if (work.ref, work.channel) in skip:
+            key = (work.ref, work.channel)
+            if key in skip:
                 continue
+            shown = self._shown_since.get(key)
+            if shown is not None and shown > work.since:
+                # Its change marker dates from before its last digest: what it still has to
+                # show is newer than that, so it waits its turn behind older changes.
+                work = replace(work, since=shown)
             tasks.setdefault(work.channel, []).append(_Task(_rank(work), work.channel, view=work))
         for item in self._store.outbox_heads():
             queued = item.queued_at or item.next_attempt_at
@@ -589,6 +597,18 @@ class OutboxWorker:
                 return found
         if view.parent_ts is None:
             return self._post_parent(snapshot, started)
+        if snapshot.waiting > 0 and not snapshot.digest:
+            # Every post after what the thread lists has moved away: nothing to post.
+            upto = snapshot.digest_upto
+            self._record(
+                lambda: self._store.record_view(
+                    work.ref, work.channel, now=self._clock(), shown=upto
+                )
+            )
+            snapshot = self._store.view_snapshot(work.ref, work.channel, digest_limit=_DIGEST_READ)
+            if snapshot is None:
+                return None
+            view = snapshot.view
         if snapshot.waiting > 0:
             return self._post_digest(snapshot, channel)
         channel.digest_part.pop((work.ref, work.channel), None)
@@ -606,6 +626,7 @@ class OutboxWorker:
             )
             return None
         parent_ts = view.parent_ts
+        assert parent_ts is not None  # posted above, or earlier
         outcome = self._call(
             lambda: self._client.chat_update(
                 channel=view.channel_id or work.channel,
@@ -642,6 +663,7 @@ class OutboxWorker:
         ref, channel, view = snapshot.theme.ref, snapshot.channel, snapshot.view
         if isinstance(outcome, Sent):
             self._updated[(ref, channel)] = self._shown_at[(ref, channel)] = self._monotonic()
+            self._shown_since[(ref, channel)] = self._clock()
             link = self._permalink(outcome)
             done = view.version if snapshot.waiting == 0 else None
             self._record(
@@ -679,6 +701,7 @@ class OutboxWorker:
         if isinstance(outcome, Sent):
             channel.digest_part[key] = part
             self._shown_at[key] = self._monotonic()
+            self._shown_since[key] = self._clock()
             self._record(
                 lambda: self._store.record_view(
                     ref,

@@ -315,3 +315,46 @@ def test_a_timed_out_digest_is_looked_for_before_it_is_sent_again(
     digests = [c for c in fake_slack.calls_to("chat.postMessage") if c.params.get("thread_ts")]
     assert len(digests) == 1  # found in the thread: not sent again
     assert store.outbox_stats(clocks.now).pending == 0
+
+
+def test_posts_moved_away_before_their_digest_leave_no_empty_reply(
+    store, fake_slack, clocks
+) -> None:
+    take(
+        store, clocks, *((f"p{n}", f"Is the Hadleigh pool open on Sunday? ({n})") for n in range(2))
+    )
+    work = worker(store, fake_slack, clocks)
+    drain(work, clocks)
+    take(store, clocks, ("p2", "Is the Hadleigh pool open on Sunday? (2)"))
+    store.move_post("x:p2", to=None, by="U1", now=clocks.now)
+    drain(work, clocks)
+    digests = [c for c in sent(fake_slack) if c.params.get("thread_ts")]
+    assert len(digests) == 1 and "2 new posts" in str(digests[0].params["blocks"])
+    assert store.theme("T-0001").view(ENQUIRIES).shown == 3
+    assert store.outbox_stats(clocks.now).pending == 0
+
+
+def test_themes_in_a_busy_channel_take_turns(store, fake_slack, clocks) -> None:
+    """Two busy themes and a quiet one in one channel: none waits while another is served."""
+    take(store, clocks, ("q0", "When is the library in Hadleigh open on Sunday? (0)"))
+    take(store, clocks, ("q1", "When is the library in Hadleigh open on Sunday? (1)"))
+    take(store, clocks, ("a0", "Is the A140 closed because of the Mill Lane fire? (0)"))
+    take(store, clocks, ("p0", "Is the Hadleigh pool open on Sunday? report 0"))
+    work = worker(store, fake_slack, clocks)
+    drain(work, clocks)
+    arrived = 0
+    for n in range(1, 300):  # 60 s of two busy themes, five posts a second each
+        take(store, clocks, (f"p{n}", f"Is the Hadleigh pool open on Sunday? report {n}"))
+        take(store, clocks, (f"a{n}", f"Is the A140 closed because of the Mill Lane fire? ({n})"))
+        if n == 100:
+            take(store, clocks, ("q2", "When is the library in Hadleigh open on Sunday? (2)"))
+            arrived = len(sent(fake_slack))
+        work.deliver_due()
+        clocks.advance(0.2)
+    digests = [
+        str(c.params["blocks"]) for c in sent(fake_slack)[arrived:] if c.params.get("thread_ts")
+    ]
+    pool = sum("report" in d for d in digests)
+    road = sum("A140" in d for d in digests)
+    assert pool >= 5 and road >= 5 and abs(pool - road) <= 2  # in turn, not one hogging
+    assert "(2)" in digests[0] or "(2)" in digests[1]  # the quiet one's post came at once

@@ -629,3 +629,19 @@ def test_dead_letters_can_be_sent_again_once_fixed(tmp_path: Path) -> None:
         assert (stats.pending, stats.dead) == (2, 0)
         assert [w.ref for w in store.view_work()] == ["T-0001"]
         assert [i.dead for i in store.outbox_items()] == [False]
+
+
+def test_themes_past_their_window_stop_taking_posts_but_stay_open_work(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bot.scheduling import jobs
+
+    with open_store(tmp_path) as store:
+        accept(store, make_post("a"))
+        later = NOW + timedelta(days=8)
+        assert jobs.expire_themes(SimpleNamespace(store=store), later) == 1
+        assert [s.theme.ref for s in store.open_themes()] == ["T-0001"]
+        again = make_post("b")
+        again = again.__class__(**{**again.__dict__, "posted_at": later})
+        outcome = store.accept_post(again, ROUTED, channel=ENQUIRIES, now=later)
+        assert outcome.theme == "T-0002"
