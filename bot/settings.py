@@ -36,6 +36,9 @@ class Settings:
     data_dir: Path
     port: int
     host: str = DEFAULT_HOST
+    # The environment these settings were read from: the secrets of intake sources are in
+    # the variables sources.yaml names.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -115,6 +118,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         data_dir=Path(_get(env, "COMMSBOT_DATA_DIR") or "data"),
         port=port,
         host=host,
+        environ=dict(env),
     )
 
 

@@ -15,6 +15,7 @@ from bot.config.desk_model import AccountModel, DeskFile, default_account_proble
 from bot.config.officers_model import OfficersFile
 from bot.config.replies_model import RepliesFile, build_reply_book
 from bot.config.rules_model import RulesFile, yaml_lines
+from bot.config.sources_model import SourcesFile
 from bot.config.themes_model import ThemesFile
 from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
@@ -34,6 +35,7 @@ REPLIES_FILE = "replies.yaml"
 DEADLINES_FILE = "deadlines.yaml"
 OFFICERS_FILE = "officers.yaml"
 THEMES_FILE = "themes.yaml"  # optional: without it, themes group by words alone
+SOURCES_FILE = "sources.yaml"  # optional: without it, only /intake takes posts
 KNOWN_FILES = (
     DESK_FILE,
     RULES_FILE,
@@ -41,6 +43,7 @@ KNOWN_FILES = (
     OFFICERS_FILE,
     REPLIES_FILE,
     THEMES_FILE,
+    SOURCES_FILE,
 )
 
 
@@ -83,6 +86,8 @@ class DeskConfig:
     escalation: EscalationSetup = field(default_factory=EscalationSetup)
     second_opinion: SecondOpinionPolicy = field(default_factory=SecondOpinionPolicy)
     themes: ThemeSettings = field(default_factory=ThemeSettings)
+    # Monitoring tools posting to /intake/<source> (sources.yaml; none without it).
+    sources: SourcesFile = field(default_factory=SourcesFile)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -218,6 +223,7 @@ def load_config(directory: Path) -> DeskConfig:
     rule_names = {rule.name for rule in rules.rules} if rules is not None else None
     escalation = _load_escalation(directory / OFFICERS_FILE, rule_names, problems, warnings)
     themes = _load_themes(directory / THEMES_FILE, problems)
+    sources = _load_sources(directory / SOURCES_FILE, desk, problems)
     if (
         problems
         or desk is None
@@ -225,6 +231,7 @@ def load_config(directory: Path) -> DeskConfig:
         or clocks is None
         or escalation is None
         or themes is None
+        or sources is None
     ):
         raise ConfigError(problems)
     return DeskConfig(
@@ -237,6 +244,7 @@ def load_config(directory: Path) -> DeskConfig:
         escalation=escalation,
         second_opinion=rules.second_opinion.to_core() if rules else SecondOpinionPolicy(),
         themes=themes,
+        sources=sources,
     )
 
 
@@ -309,6 +317,21 @@ def _load_themes(path: Path, problems: list[Problem]) -> ThemeSettings | None:
     data = _read_yaml(path, problems)
     model = _validate(ThemesFile, data, path, problems) if data is not None else None
     return model.to_core() if model is not None else None
+
+
+def _load_sources(path: Path, desk: DeskFile | None, problems: list[Problem]) -> SourcesFile | None:
+    """The intake sources from sources.yaml, none if there is no file, None if it is bad."""
+    if not path.exists():
+        return SourcesFile()
+    data = _read_yaml(path, problems)
+    model = _validate(SourcesFile, data, path, problems) if data is not None else None
+    if model is None or desk is None:
+        return model
+    found = [
+        Problem(str(path), key, message) for key, message in model.reference_problems(desk.accounts)
+    ]
+    problems.extend(found)
+    return None if found else model
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:
