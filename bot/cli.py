@@ -250,6 +250,63 @@ def cmd_evaluate_themes(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_sources_test(args: argparse.Namespace) -> int:
+    """Show what a sample payload of an intake source becomes, field by field."""
+    from bot.sources.commands import find_source, sources_test
+    from bot.sources.files import file_format
+
+    loaded = _config_and_model(args)
+    if loaded is None:
+        return 2
+    config, model = loaded
+    tool = find_source(config, args.name, sys.stderr)
+    if tool is None:
+        return 2
+    opened = _open_input(args.file)
+    if opened is None:
+        return 2
+    source, _ = opened
+    try:
+        return sources_test(
+            config,
+            tool,
+            name=args.name,
+            source=source,
+            fmt=file_format(args.file, args.format),
+            out=sys.stdout,
+            second_opinion=model,
+        )
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load a tool's export into the data directory as history."""
+    from rich.console import Console
+
+    from bot.sources.commands import find_source, import_command
+
+    loaded = _config_and_model(args)
+    if loaded is None:
+        return 2
+    config, model = loaded
+    tool = find_source(config, args.source, sys.stderr)
+    if tool is None:
+        return 2
+    return import_command(
+        config,
+        tool,
+        path=Path(args.file),
+        fmt=args.format,
+        data_dir=_data_dir(args),
+        out=sys.stdout,
+        err=sys.stderr,
+        progress=Console(stderr=True).is_terminal,
+        second_opinion=model,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -309,6 +366,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--mistakes", action="store_true", help="also list each split and wrong merge"
     )
     evaluate.set_defaults(func=cmd_evaluate_themes)
+
+    sources = sub.add_parser(
+        "sources",
+        help="intake sources: see what a tool's payload becomes",
+        description="Intake sources (sources.yaml) take monitoring tools' own JSON at "
+        "POST /intake/<name>.",
+    )
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    test = sources_sub.add_parser(
+        "test",
+        help="show what a sample payload becomes, field by field, storing nothing",
+        description="Map a sample payload (as the tool sends it, JSON or NDJSON, or a CSV "
+        "export) through an intake source: each field with the value found and what it "
+        "became, then the post's validation errors or its category and channel. Nothing is "
+        "stored. Exit status 1 if any item would be refused.",
+    )
+    test.add_argument("name", help="the source's name in sources.yaml")
+    test.add_argument("file", help="a saved payload or export; - for stdin")
+    test.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
+    _model_options(test)
+    test.set_defaults(func=cmd_sources_test)
+
+    imp = sub.add_parser(
+        "import",
+        help="load a tool's export (CSV, JSON or NDJSON) as history, deduplicated",
+        description="Load an export (last month's inbox, say) through an intake source's "
+        "mapping into the data directory as history: classified and routed, never sent to "
+        "Slack. Posts already stored are counted as duplicates, so an import can be run "
+        "again. Stop the bot first: the import needs the data directory to itself. Exit "
+        "status 1 if some items were invalid (they are listed by line), 2 if it could not run.",
+    )
+    imp.add_argument("file", help="the export: CSV (dotted column names nest) or JSON/NDJSON")
+    imp.add_argument("--source", required=True, help="the intake source whose mapping to use")
+    imp.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
+    _model_options(imp)
+    imp.set_defaults(func=cmd_import)
     return parser
 
 

@@ -132,11 +132,11 @@ def map_item(item: Any, source: SourceModel) -> Mapped:
             else:
                 raw = _mapped_value(spec, found)
         if raw is None:
-            error = None
+            missing: str | None = None
             if field in REQUIRED_FIELDS:
-                error = f"nothing at {spec.path} in this item, and no default"
-                errors.append(FieldError(field, error))
-            trace.append(FieldTrace(field, origin, found, None, error))
+                missing = f"nothing at {spec.path} in this item, and no default"
+                errors.append(FieldError(field, missing))
+            trace.append(FieldTrace(field, origin, found, None, missing))
             continue
         try:
             value = _converted(field, raw, source)
