@@ -86,7 +86,48 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{directory}: OK: {len(accounts)} account(s) ({', '.join(accounts)}), "
         f"{len(config.classifier.rules)} classification rule(s)"
     )
-    return report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
+    status = report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
+    if args.slack:
+        status = max(status, _check_slack(config))
+    return status
+
+
+def _check_slack(config) -> int:  # config: DeskConfig
+    """Check the configuration against the Slack workspace of SLACK_BOT_TOKEN."""
+    from bot.slack.client import listener_client
+    from bot.slack.preflight import (
+        SlackCheckError,
+        check_slack,
+        find_manifest,
+        manifest_scopes,
+        references,
+    )
+
+    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
+    if not token:
+        print(
+            "cannot check Slack: SLACK_BOT_TOKEN is not set (the xoxb- bot token)", file=sys.stderr
+        )
+        return 2
+    api_url = os.environ.get("SLACK_API_URL", "").strip() or None
+    client = listener_client(token=token, base_url=api_url)
+    manifest = find_manifest()
+    try:
+        report = check_slack(
+            client,
+            references(config),
+            manifest=manifest_scopes(manifest) if manifest is not None else None,
+        )
+    except SlackCheckError as exc:
+        print(f"cannot check Slack: {exc}", file=sys.stderr)
+        return 2
+    problems = report.problems
+    warnings = len(report.findings) - len(problems)
+    where = f" ({report.workspace})" if report.workspace else ""
+    print(f"Slack{where}: {len(problems)} problem(s), {warnings} warning(s)")
+    for finding in sorted(report.findings, key=lambda f: f.severity != "problem"):
+        print(f"  {finding}", file=sys.stderr if finding.severity == "problem" else sys.stdout)
+    return 1 if problems else 0
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -326,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     check = sub.add_parser("check-config", help="validate the configuration and list problems")
+    check.add_argument(
+        "--slack",
+        action="store_true",
+        help="also check against Slack with SLACK_BOT_TOKEN (and SLACK_API_URL): channels "
+        "exist and commsbot can post in them, officers exist, the token has the scopes needed",
+    )
     check.set_defaults(func=cmd_check_config)
 
     tri = sub.add_parser("triage", help="dry-run classification and routing on a file of posts")
