@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    configure_logging(level=args.log_level, secrets=settings.secrets())
+    configure_logging(level=log_level(args.log_level), secrets=settings.secrets())
     try:
         return serve(settings)
     except ConfigError as exc:
@@ -348,25 +348,93 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(value: str) -> str:
+    """A log level by name, any letter case; argparse reports anything else."""
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown log level {value!r} (from --log-level or $COMMSBOT_LOG_LEVEL): "
+            f"use one of {', '.join(LOG_LEVELS)}"
+        )
+    return level
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Options that work before or after the subcommand (`commsbot --config-dir D check-config`
+    or `commsbot check-config --config-dir D`). After it they default to nothing, so a value
+    given before is kept."""
+    hide = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument(
+        "--config-dir",
+        help="configuration directory (default: $COMMSBOT_CONFIG_DIR or ./config)",
+        **hide,  # type: ignore[arg-type]
+    )
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (default: $COMMSBOT_LOG_LEVEL or INFO)",
+        **hide,  # type: ignore[arg-type]
+    )
+
+
+def _every_subparser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_every_subparser(child)]
+    return found
+
+
+def _serve_epilog() -> str:
+    from bot.settings import ENVIRONMENT, ENVIRONMENT_NOTE
+
+    width = max(len(variable.name) for variable in ENVIRONMENT)
+    lines = [f"  {v.name:<{width}}  {v.meaning}" for v in ENVIRONMENT]
+    return "environment variables:\n" + "\n".join(lines) + "\n\n" + ENVIRONMENT_NOTE
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
         prog="commsbot", description="Slack bot for a public body's social media desk."
     )
     parser.add_argument("--version", action="version", version=f"commsbot {__version__}")
-    parser.add_argument(
-        "--config-dir", help="configuration directory (default: $COMMSBOT_CONFIG_DIR or ./config)"
-    )
+    _global_options(parser, after_command=False)
+    parser.set_defaults(log_level=os.environ.get("COMMSBOT_LOG_LEVEL") or "INFO")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode if SLACK_APP_TOKEN)")
-    serve.add_argument("--log-level", default=os.environ.get("COMMSBOT_LOG_LEVEL", "INFO"))
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (HTTP, or Socket Mode if SLACK_APP_TOKEN)",
+        description="Run the bot: Slack requests at /slack/events (or over Socket Mode), "
+        "posts at /intake and /intake/<source>, the health check at /healthz. Settings come "
+        "from the environment (and .env); every missing or wrong one is named at start.",
+        epilog=_serve_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="see the bot work against a local Slack stand-in")
+    demo = sub.add_parser(
+        "demo",
+        help="see the bot work against a local Slack stand-in",
+        description="Run the bot against a local stand-in of Slack and send it sample posts, "
+        "to see where each would go. Needs no Slack workspace and changes nothing.",
+    )
     demo.set_defaults(func=cmd_demo)
 
-    check = sub.add_parser("check-config", help="validate the configuration and list problems")
+    check = sub.add_parser(
+        "check-config",
+        help="validate the configuration and list problems",
+        description="Validate every file of the configuration directory and the reply "
+        "templates, and list every problem with its file, key and fix. With --slack, also "
+        "check the configuration against the Slack workspace. Exit status 1 on a problem.",
+    )
     check.add_argument(
         "--slack",
         action="store_true",
@@ -375,7 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check_config)
 
-    tri = sub.add_parser("triage", help="dry-run classification and routing on a file of posts")
+    tri = sub.add_parser(
+        "triage",
+        help="dry-run classification and routing on a file of posts",
+        description="Classify and route each post of a file as the bot would, storing "
+        "nothing: a table, or one JSON line per post. Exit status 1 if any post was invalid.",
+    )
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
     _model_options(tri)
@@ -384,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_templates_command(sub)
     deadline_command.add_parser(sub, config_dir=_config_dir)
     ev = sub.add_parser(
-        "evaluate", help="score triage on labelled posts: precision, recall, confusion, misses"
+        "evaluate",
+        help="score triage on labelled posts: precision, recall, confusion, misses",
+        description="Triage a labelled corpus and report precision and recall per category, "
+        "the confusion between categories and the worst misses.",
     )
     ev.add_argument("file", help="labelled posts (each with a `label`), JSON array or NDJSON")
     ev.add_argument("--format", choices=("table", "json"), default="table")
@@ -399,13 +475,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser(
-        "train", help="train the second opinion on the shipped corpus and the desk's corrections"
+        "train",
+        help="train the second opinion on the shipped corpus and the desk's corrections",
+        description="Train the learned second opinion and store it in the data directory, "
+        "where the bot and triage find it.",
     )
     tr.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
     tr.add_argument("--corpus", help="a labelled corpus to train on instead of the shipped one")
     tr.set_defaults(func=cmd_train)
     evaluate = sub.add_parser(
-        "evaluate-themes", help="measure theme grouping on a corpus with gold themes (JSONL)"
+        "evaluate-themes",
+        help="measure theme grouping on a corpus with gold themes (JSONL)",
+        description="Group a corpus with gold themes into themes and report pairwise and "
+        "B-cubed precision, recall and F1, and the posts wrongly merged.",
     )
     evaluate.add_argument("file", help="posts with gold 'label' and 'theme', one per line")
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
@@ -449,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
     _model_options(imp)
     imp.set_defaults(func=cmd_import)
+    for child in _every_subparser(parser):
+        _global_options(child, after_command=True)
     return parser
 
 
