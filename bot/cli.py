@@ -81,6 +81,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for name, source in config.sources.sources.items():
+        if not os.environ.get(source.auth.secret_env, "").strip():
+            print(
+                f"warning: sources.yaml: sources.{name}.auth.secret_env: "
+                f"{source.auth.secret_env} is not set here, so /intake/{name} is off until it "
+                "is set where commsbot runs",
+                file=sys.stderr,
+            )
     accounts = config.desk.accounts
     print(
         f"{directory}: OK: {len(accounts)} account(s) ({', '.join(accounts)}), "

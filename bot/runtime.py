@@ -145,9 +145,9 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    secrets = _source_secrets(config.sources, settings)
     store = Store(settings.data_dir)
     try:
+        secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
         client = listener_client(token=settings.bot_token, base_url=settings.api_url)
         authorizer = BotTokenAuthorizer(client)
@@ -227,8 +227,8 @@ def _source_secrets(sources: SourcesFile, settings: Settings) -> SourceSecrets:
     except SettingsError as exc:
         raise StartupError("; ".join(exc.problems)) from None
     redact_too(secrets.values())
-    for warning in off_warnings(sources, secrets):
-        logger.warning("%s", warning)
+    for note in off_warnings(sources, secrets):
+        logger.info("%s", note)  # check-config warns about it, where it is set up
     return secrets
 
 

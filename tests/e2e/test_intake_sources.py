@@ -118,15 +118,15 @@ def test_the_platform_example_maps_the_profile_to_its_account(start_bot) -> None
         for s, e in (("monitoring", "monitoring.json"), ("smm-inbox", "smm-inbox.json"))
     ],
 )
-@pytest.mark.parametrize("secret", [WRONG, None], ids=["wrong", "missing"])
 def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_stored(
-    start_bot, config_dir: Path, fake_slack, source: str, example: str, method: str, secret
+    start_bot, config_dir: Path, fake_slack, source: str, example: str, method: str
 ) -> None:
     _use_auth(config_dir, source, method)
     bot = start_bot(environ=ENV)
-    answer = _post(bot, source, _example(example), method=method, secret=secret)
-    assert answer.status == 401
-    assert answer.json()["error"] == "invalid_signature"
+    for secret in (WRONG, None):
+        answer = _post(bot, source, _example(example), method=method, secret=secret)
+        assert answer.status == 401, secret
+        assert answer.json()["error"] == "invalid_signature"
     assert bot.store.get_post_record("x:1859123456789012345") is None
     assert bot.store.get_post_record("facebook:98765432") is None
     assert bot.store.outbox_items() == []
