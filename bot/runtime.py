@@ -20,16 +20,19 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import load_config
+from bot.config.sources_model import SourcesFile
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
+from bot.logs import redact_too
 from bot.scheduling.scheduler import Scheduler
 from bot.services import Services, utcnow
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker
+from bot.sources.credentials import SourceSecrets, off_warnings, source_secrets
 from bot.storage import Store
 from bot.web.server import HttpServer
 from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
@@ -144,6 +147,7 @@ def build_runtime(
     config = load_config(settings.config_dir)
     store = Store(settings.data_dir)
     try:
+        secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
         client = listener_client(token=settings.bot_token, base_url=settings.api_url)
         authorizer = BotTokenAuthorizer(client)
@@ -193,6 +197,7 @@ def build_runtime(
             ),
             slack_handler=slack_handler,
             slack_signing_secret=settings.signing_secret,
+            source_secrets=secrets,
         )
         http = HttpServer(
             wsgi_app,
@@ -213,6 +218,18 @@ def build_runtime(
         listeners=listeners,
         socket_mode=socket_mode,
     )
+
+
+def _source_secrets(sources: SourcesFile, settings: Settings) -> SourceSecrets:
+    """The intake sources' secrets from the environment; a source without one is off."""
+    try:
+        secrets = source_secrets(sources, settings.environ)
+    except SettingsError as exc:
+        raise StartupError("; ".join(exc.problems)) from None
+    redact_too(secrets.values())
+    for note in off_warnings(sources, secrets):
+        logger.info("%s", note)  # check-config warns about it, where it is set up
+    return secrets
 
 
 def _slack_error(exc: Exception) -> str:

@@ -40,7 +40,7 @@ class Record:
     error: str | None = None
 
 
-class _CountingReader:
+class CountingReader:
     """Reads a binary stream in chunks and counts the bytes read, for the progress bar."""
 
     def __init__(self, source: IO[bytes]) -> None:
@@ -61,7 +61,7 @@ class _CountingReader:
             raise BodyError(f"input is not UTF-8 text (near byte {self.consumed})") from None
 
 
-def iter_records(reader: _CountingReader) -> Iterator[Record]:
+def iter_records(reader: CountingReader) -> Iterator[Record]:
     """The items of a JSON array, a single JSON object, or NDJSON, one at a time.
 
     An input that fits in the first megabyte is first tried as one JSON document, so a
@@ -92,7 +92,7 @@ def iter_records(reader: _CountingReader) -> Iterator[Record]:
         yield from _line_records(reader, buffer, at_end=at_end)
 
 
-def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+def _array_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
     decoder = json.JSONDecoder()
     index = 0
     expect_item = True
@@ -128,7 +128,7 @@ def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Ite
         buffer, expect_item = buffer[end:], False
 
 
-def _line_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+def _line_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
     number = 0
     pending = buffer
     while True:
@@ -216,7 +216,7 @@ def run_triage(
     total_bytes: int | None = None,
 ) -> Iterator[TriageRow]:
     """Classify and route every post in `source`, yielding in input order as it is read."""
-    reader = _CountingReader(source)
+    reader = CountingReader(source)
     routing = config.routing
     with Progress(
         TextColumn("triage"),

@@ -101,11 +101,16 @@ class PolicyModel(BaseModel):
     @model_validator(mode="after")
     def _waits(self) -> PolicyModel:
         needing = len(self.levels) if self.repeat else len(self.levels) - 1
-        missing = [str(i) for i, level in enumerate(self.levels[:needing]) if not level.wait]
+        missing = [str(i) for i, level in enumerate(self.levels[:needing], 1) if not level.wait]
         if missing:
+            which = (
+                f"level {missing[0]} needs"
+                if len(missing) == 1
+                else (f"levels {', '.join(missing)} need")
+            )
             raise ValueError(
-                f"levels {', '.join(missing)} need a wait (every level followed by another "
-                "does, and the last one too when the policy repeats)"
+                f"{which} a wait (every level followed by another does, and the last one too "
+                "when the policy repeats; levels count from 1)"
             )
         return self
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +21,7 @@ from pydantic import (
 
 from bot.config.fields import NetworkField
 from bot.config.wordlists import WordListError, word_list
+from bot.config.yaml_hints import key_lines
 from bot.core.classify import Near, Rule
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.posts import Category, Flag, Kind
@@ -53,19 +53,9 @@ def _no_blank(value: list[str]) -> list[str]:
 def yaml_lines(text: str) -> dict[str, dict[Any, int]]:
     """Line numbers (from 1) of each rule by position and each concept by name in rules.yaml."""
     found: dict[str, dict[Any, int]] = {"rules": {}, "concepts": {}}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return found
-    if not isinstance(root, yaml.MappingNode):
-        return found
-    for key, value in root.value:
-        if key.value == "rules" and isinstance(value, yaml.SequenceNode):
-            for index, item in enumerate(value.value):
-                found["rules"][index] = item.start_mark.line + 1
-        elif key.value == "concepts" and isinstance(value, yaml.MappingNode):
-            for name, _ in value.value:
-                found["concepts"][name.value] = name.start_mark.line + 1
+    for path, line in key_lines(text).items():
+        if len(path) == 2 and path[0] in found:
+            found[str(path[0])][path[1]] = line
     return found
 
 
