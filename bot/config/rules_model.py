@@ -110,17 +110,54 @@ class WordListConcept(BaseModel):
         return sorted(chosen | {word.lower() for word in self.plus})
 
 
+# Categories the second opinion may choose for a post no rule was sure about. Urgent and
+# the statutory routes are reached by raising (`urgent_at`, `raise_at`), never by choosing.
+CHOOSABLE = (
+    Category.COMPLAINT,
+    Category.ENQUIRY,
+    Category.GENERAL,
+    Category.MEDIA,
+    Category.MODERATION,
+)
+
+
 class SecondOpinionModel(BaseModel):
-    """How sure the learned second opinion must be to raise a post, or to be shown."""
+    """How sure the learned second opinion must be to raise a post, choose one, or be shown."""
 
     model_config = ConfigDict(extra="forbid")
 
     raise_at: float = Field(default=0.5, gt=0, le=1)
+    urgent_at: float | None = Field(default=None, gt=0, le=1)
+    choose_at: dict[Category, float] = Field(default_factory=dict)
     show_at: float = Field(default=0.4, gt=0, le=1)
+
+    @field_validator("choose_at")
+    @classmethod
+    def _choosable(cls, value: dict[Category, float]) -> dict[Category, float]:
+        problems = [
+            f"{category.value} cannot be chosen (allowed: "
+            f"{', '.join(c.value for c in CHOOSABLE)}; urgent and the statutory routes are "
+            "reached with urgent_at and raise_at)"
+            for category in value
+            if category not in CHOOSABLE
+        ]
+        problems += [
+            f"{category.value}: {threshold} must be above 0 and at most 1"
+            for category, threshold in value.items()
+            if not 0 < threshold <= 1
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     def to_core(self) -> SecondOpinionPolicy:
         """The policy the core applies."""
-        return SecondOpinionPolicy(raise_at=self.raise_at, show_at=self.show_at)
+        return SecondOpinionPolicy(
+            raise_at=self.raise_at,
+            show_at=self.show_at,
+            urgent_at=self.urgent_at,
+            choose_at=dict(self.choose_at),
+        )
 
 
 class RuleModel(BaseModel):
