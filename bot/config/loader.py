@@ -18,6 +18,8 @@ from bot.config.rules_model import RulesFile, yaml_lines
 from bot.config.sources_model import SourcesFile
 from bot.config.themes_model import ThemesFile
 from bot.config.yaml_hints import (
+    duplicate_hint,
+    duplicate_keys,
     flow_hash_hint,
     key_lines,
     parse_key,
@@ -149,6 +151,9 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "", "must be a mapping of keys to values"))
         return None
+    at = key_lines(text)
+    for key, lines in duplicate_keys(text).items():
+        problems.append(Problem(str(path), readable_key(key, data, at), duplicate_hint(lines)))
     return data
 
 
