@@ -195,6 +195,22 @@ foi:
             "deadlines:\n  urgent: {unit: clock_hour, amount: 1}\n",
             "deadlines.urgent.unit:",
         ),
+        # Risk to life is 24/7: urgent clocks and reminders cannot wait for opening hours.
+        (
+            "deadlines:\n  urgent: {unit: working_hours, amount: 1}\n",
+            "deadlines: urgent must use unit clock_hours (risk to life is answered around the "
+            "clock, not in opening hours)",
+        ),
+        (
+            "reminders:\n  urgent:\n    thresholds:\n      - {id: due_now, elapsed: 1}\n",
+            "reminders: urgent needs out_of_hours: true",
+        ),
+        (
+            "reminders:\n  urgent:\n    out_of_hours: true\n    thresholds:\n"
+            "      - {id: late, after_due: {working_hours: 1}}\n",
+            "reminders: urgent thresholds count clock time (clock_hours or clock_minutes), "
+            "not working time: late",
+        ),
         (
             "calendar:\n  opens: '17:00'\n  closes: '09:00'\n",
             "calendar: closes (09:00) must be after opens (17:00)",
