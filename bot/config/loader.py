@@ -337,7 +337,7 @@ def _load_escalation(
         return None
     found = [
         Problem(str(path), _readable(path, key, data), message)
-        for key, message in model.reference_problems()
+        for key, message in (*model.reference_problems(), *model.round_the_clock_problems())
     ]
     if rule_names is not None:
         for index, trigger in enumerate(model.intake):
