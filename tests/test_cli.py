@@ -278,6 +278,10 @@ def test_triage_table_is_printed_as_it_goes_with_a_summary(tmp_path: Path, capsy
         ("[", "no closing ]"),
         ("[]", "the array is empty"),
         ("[{}, oops]", "item 2"),
+        # A number of more digits than Python reads (4,300): a traceback before.
+        ('[{}, {"id": ' + "1" * 5000 + "}]", "item 2 is not valid JSON"),
+        ('{"id": ' + "1" * 5000 + "}", "line 1: not valid JSON: Exceeds the limit"),
+        ("{}\n" + "[" * 100_000, "line 2: not valid JSON: nested too deeply"),
     ],
 )
 def test_triage_explains_input_it_cannot_read(
