@@ -34,6 +34,7 @@ from bot.core.escalation import EscalationSetup
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
+from bot.core.text import NotUtf8Error, utf8_text
 from bot.core.themes import ThemeSettings
 
 M = TypeVar("M", bound=BaseModel)
@@ -128,12 +129,15 @@ class DeskConfig:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = utf8_text(path.read_bytes())
     except FileNotFoundError:
         problems.append(Problem(str(path), "", _missing(path)))
         return None
     except OSError as exc:
         problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+        return None
+    except NotUtf8Error as exc:
+        problems.append(Problem(str(path), f"line {exc.line}", str(exc)))
         return None
     try:
         data = yaml.safe_load(text)

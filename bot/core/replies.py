@@ -43,6 +43,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.core.posts import Category, Network
+from bot.core.text import NotUtf8Error, utf8_text
 from bot.core.textlength import LengthRule, measure
 
 COMMON = "common"
@@ -627,7 +628,10 @@ class ReplyBook:
 
     def syntax_problem(self, file: Path) -> ReplyTemplateError | None:
         """What is wrong with the syntax of template `file`, or None."""
-        source = file.read_text(encoding="utf-8")
+        try:
+            source = utf8_text(file.read_bytes())
+        except NotUtf8Error as exc:
+            return ReplyTemplateError(file=file, line=exc.line, message=str(exc))
         try:
             self._environment(COMMON).parse(source, name=file.name, filename=str(file))
         except TemplateSyntaxError as exc:

@@ -140,3 +140,13 @@ def test_a_key_given_twice_is_a_problem_not_the_last_one_silently(
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{config_copy / file}: {key}: given twice ({lines})")
     assert "keeps only the last" in problems[0]
+
+
+def test_a_file_saved_in_another_encoding_is_named_not_a_traceback(config_copy: Path) -> None:
+    # Windows editors may save "£" as the single byte 0xA3 (cp1252), which is not UTF-8.
+    desk = config_copy / "desk.yaml"
+    text = desk.read_text(encoding="utf-8").replace("Stay Safe", "Stay Safe £")
+    desk.write_bytes(text.encode("cp1252"))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "£" in row)
+    problems = _problems(config_copy)
+    assert problems == [f"{desk}: line {line}: not UTF-8 text (byte 0xa3): save the file as UTF-8"]
