@@ -548,4 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `commsbot` console script."""
     load_dotenv(Path.cwd() / ".env", override=False)
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader stopped early (`commsbot triage posts.jsonl | head`): that is fine.
+        # Point stdout at nothing so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

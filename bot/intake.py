@@ -199,7 +199,9 @@ def items_from_text(text: str, *, max_items: int) -> list[tuple[int | None, Any,
                 raise TooManyItems(len(whole), max_items)
             return [(None, item, None) for item in whole]
         return [(1, whole, None)]
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    # Lines end at a line feed only: str.splitlines() would also cut at U+2028, U+2029 and
+    # U+0085, which JSON allows raw inside a post's text.
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), 1) if line.strip()]
     if len(lines) > max_items:
         raise TooManyItems(len(lines), max_items)
     items: list[tuple[int | None, Any, str | None]] = []

@@ -81,8 +81,8 @@ def iter_records(reader: CountingReader) -> Iterator[Record]:
     if at_end and stripped.startswith("{"):
         try:
             whole = json.loads(stripped)
-        except json.JSONDecodeError:
-            pass
+        except (ValueError, RecursionError):
+            pass  # read again line by line, which says where it goes wrong
         else:
             yield Record(index=0, line=1, data=whole)
             return
@@ -115,7 +115,14 @@ def _array_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Iter
             continue
         try:
             data, end = decoder.raw_decode(buffer)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError) as exc:
+            # Only a JSON error can be the item running on into the next chunk; a number
+            # of more digits than Python reads, or nesting too deep, cannot.
+            if not isinstance(exc, json.JSONDecodeError):
+                raise BodyError(
+                    f"input starts like a JSON array but item {index + 1} is not valid JSON "
+                    f"({_unreadable(exc)})"
+                ) from None
             text = None if at_end else reader.read_text()
             if text is None:
                 raise BodyError(
@@ -147,13 +154,21 @@ def _line_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Itera
                 continue
             try:
                 data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                error = f"not valid JSON: {exc.msg} at column {exc.colno}"
-                yield Record(number - 1, number, None, error)
+            except (ValueError, RecursionError) as exc:
+                yield Record(number - 1, number, None, f"not valid JSON: {_unreadable(exc)}")
                 continue
             yield Record(number - 1, number, data)
         if at_end and not pending:
             return
+
+
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """Why a piece of JSON could not be read, in a few words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def validated(record: Record, config: DeskConfig) -> Item:

@@ -278,6 +278,10 @@ def test_triage_table_is_printed_as_it_goes_with_a_summary(tmp_path: Path, capsy
         ("[", "no closing ]"),
         ("[]", "the array is empty"),
         ("[{}, oops]", "item 2"),
+        # A number of more digits than Python reads (4,300): a traceback before.
+        ('[{}, {"id": ' + "1" * 5000 + "}]", "item 2 is not valid JSON"),
+        ('{"id": ' + "1" * 5000 + "}", "line 1: not valid JSON: Exceeds the limit"),
+        ("{}\n" + "[" * 100_000, "line 2: not valid JSON: nested too deeply"),
     ],
 )
 def test_triage_explains_input_it_cannot_read(
@@ -379,3 +383,27 @@ def test_an_unknown_log_level_is_a_clear_error(where: str, monkeypatch, capsys) 
     err = capsys.readouterr().err
     assert "unknown log level 'LOUD'" in err
     assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in err
+
+
+def test_output_cut_short_by_head_is_no_traceback(tmp_path: Path) -> None:
+    # More output than a pipe holds, so commsbot is still writing when the reader stops.
+    posts = tmp_path / "posts.jsonl"
+    lines = [
+        json.dumps(
+            intake_post(str(n), text=f"Bins missed again on Mill Road ({n})")
+            | {"label": "complaint"}
+        )
+        for n in range(1500)
+    ]
+    posts.write_text("\n".join(lines), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "triage", "--format", "jsonl", "--no-model", str(posts)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err, err.decode()
+    assert process.returncode == 0

@@ -18,6 +18,8 @@ from bot.config.rules_model import RulesFile, yaml_lines
 from bot.config.sources_model import SourcesFile
 from bot.config.themes_model import ThemesFile
 from bot.config.yaml_hints import (
+    duplicate_hint,
+    duplicate_keys,
     flow_hash_hint,
     key_lines,
     parse_key,
@@ -32,6 +34,7 @@ from bot.core.escalation import EscalationSetup
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
+from bot.core.text import NotUtf8Error, utf8_text
 from bot.core.themes import ThemeSettings
 
 M = TypeVar("M", bound=BaseModel)
@@ -126,12 +129,15 @@ class DeskConfig:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = utf8_text(path.read_bytes())
     except FileNotFoundError:
         problems.append(Problem(str(path), "", _missing(path)))
         return None
     except OSError as exc:
         problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+        return None
+    except NotUtf8Error as exc:
+        problems.append(Problem(str(path), f"line {exc.line}", str(exc)))
         return None
     try:
         data = yaml.safe_load(text)
@@ -149,6 +155,9 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "", "must be a mapping of keys to values"))
         return None
+    at = key_lines(text)
+    for key, lines in duplicate_keys(text).items():
+        problems.append(Problem(str(path), readable_key(key, data, at), duplicate_hint(lines)))
     return data
 
 
@@ -332,7 +341,7 @@ def _load_escalation(
         return None
     found = [
         Problem(str(path), _readable(path, key, data), message)
-        for key, message in model.reference_problems()
+        for key, message in (*model.reference_problems(), *model.round_the_clock_problems())
     ]
     if rule_names is not None:
         for index, trigger in enumerate(model.intake):

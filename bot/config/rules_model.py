@@ -110,6 +110,9 @@ class WordListConcept(BaseModel):
         return sorted(chosen | {word.lower() for word in self.plus})
 
 
+# Categories whose rules must decide when they match ("safe when unsure"), never only hint.
+MUST_BE_CONFIDENT = (Category.URGENT, Category.FOI, Category.SUBJECT_ACCESS)
+
 # Categories the second opinion may choose for a post no rule was sure about. Urgent and
 # the statutory routes are reached by raising (`urgent_at`, `raise_at`), never by choosing.
 CHOOSABLE = (
@@ -218,6 +221,18 @@ class RuleModel(BaseModel):
             raise ValueError(f"rule {self.name!r} needs at least one of 'any', 'near' or 'regex'")
         return self
 
+    @model_validator(mode="after")
+    def _sure_when_it_matters(self) -> RuleModel:
+        """A risk or a statutory request is routed when in doubt, never only hinted at."""
+        if not self.confident and self.category in MUST_BE_CONFIDENT:
+            raise ValueError(
+                f"rule {self.name!r}: {self.category.value} rules cannot be "
+                "`confident: false`: a possible risk or statutory request is routed when in "
+                "doubt, and a hint is lost when the second opinion files the post elsewhere. "
+                "Remove `confident: false`, or narrow the rule with `unless`"
+            )
+        return self
+
     def to_core(self, concepts: dict[str, list[str]] | None = None) -> Rule:
         """The core rule this entry describes, with `@concept` terms expanded."""
 
@@ -269,10 +284,24 @@ class RulesFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # What a post no rule is sure of becomes: only unsorted, so a person sees it (kept as a
+    # key so that files that say so stay valid).
     default_category: Category = Category.UNSORTED
     second_opinion: SecondOpinionModel = SecondOpinionModel()
     concepts: dict[str, list[str] | WordListConcept] = Field(default_factory=dict)
     rules: list[RuleModel] = Field(min_length=1)
+
+    @field_validator("default_category")
+    @classmethod
+    def _needs_a_person(cls, value: Category) -> Category:
+        if value is not Category.UNSORTED:
+            raise ValueError(
+                f"must be unsorted, not {value.value}: a post no rule is sure of may hide a "
+                "risk or a statutory request, so it is marked for a person and never filed as "
+                f"{value.value}. To send those posts to a channel, give each account an "
+                "`unsorted:` route in desk.yaml"
+            )
+        return value
 
     @field_validator("rules")
     @classmethod

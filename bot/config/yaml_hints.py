@@ -52,6 +52,47 @@ def key_lines(text: str) -> dict[Path, int]:
     return found
 
 
+def duplicate_keys(text: str) -> dict[Path, list[int]]:
+    """Keys given more than once in one mapping, with the line (from 1) of each time.
+
+    YAML keeps only the last, so a second `urgent:` route or a second source of the same
+    name silently replaces the first.
+    """
+    found: dict[Path, list[int]] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return found
+    seen: set[int] = set()
+    stack: list[tuple[Path, yaml.Node]] = [((), root)] if root is not None else []
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:  # an alias of a node already walked
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, list[int]] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+                stack.append(((*path, key.value), value))
+            for name, where in lines.items():
+                if len(where) > 1:
+                    found[(*path, name)] = where
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(((*path, index), item) for index, item in enumerate(node.value))
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def duplicate_hint(lines: list[int]) -> str:
+    """What to say about a key given more than once."""
+    where = ", ".join(map(str, lines[:-1])) + f" and {lines[-1]}"
+    return (
+        f"given {'twice' if len(lines) == 2 else f'{len(lines)} times'} (lines {where}); "
+        "YAML keeps only the last, so the others are ignored: keep one"
+    )
+
+
 def unquoted_hashes(text: str) -> dict[Path, str]:
     """Keys and list entries left empty because a `#name` after them was read as a comment,
     with that name as written (`#comms-urgent`)."""

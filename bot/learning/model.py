@@ -141,6 +141,8 @@ class LinearModel:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{where}: damaged model file ({exc})") from None
+        if not classes:
+            raise ModelError(f"{where}: damaged model file (no categories)")
         width = len(classes) + 1
         if len(intercept) != len(classes) or any(len(row) != width for row in weights.values()):
             raise ModelError(f"{where}: damaged model file (rows of the wrong length)")
@@ -163,10 +165,14 @@ def load_model(path: Path) -> LinearModel:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: damaged model file (not UTF-8 at byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # too deep, or a number too long to read
+        raise ModelError(f"{path}: not valid JSON ({exc or 'nested too deeply'})") from None
     return LinearModel.from_json(data, where=str(path))
 
 

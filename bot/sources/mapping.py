@@ -212,6 +212,8 @@ def items_at(text: str, source: SourceModel) -> list[Any]:
         raise BodyError("not valid JSON: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise BodyError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except ValueError as exc:  # a number of more digits than Python reads
+        raise BodyError(f"not valid JSON: {exc}") from None
     return items_in(payload, source)
 
 

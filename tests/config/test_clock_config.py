@@ -195,6 +195,22 @@ foi:
             "deadlines:\n  urgent: {unit: clock_hour, amount: 1}\n",
             "deadlines.urgent.unit:",
         ),
+        # Risk to life is 24/7: urgent clocks and reminders cannot wait for opening hours.
+        (
+            "deadlines:\n  urgent: {unit: working_hours, amount: 1}\n",
+            "deadlines: urgent must use unit clock_hours (risk to life is answered around the "
+            "clock, not in opening hours)",
+        ),
+        (
+            "reminders:\n  urgent:\n    thresholds:\n      - {id: due_now, elapsed: 1}\n",
+            "reminders: urgent needs out_of_hours: true",
+        ),
+        (
+            "reminders:\n  urgent:\n    out_of_hours: true\n    thresholds:\n"
+            "      - {id: late, after_due: {working_hours: 1}}\n",
+            "reminders: urgent thresholds count clock time (clock_hours or clock_minutes), "
+            "not working time: late",
+        ),
         (
             "calendar:\n  opens: '17:00'\n  closes: '09:00'\n",
             "calendar: closes (09:00) must be after opens (17:00)",
@@ -309,3 +325,41 @@ def test_officer_references_are_checked(config_copy: Path) -> None:
     )
     assert "officers.yaml: deadline_breach.kinds.urgent: no policy called 'emergency'" in joined
     assert len(problems) == 4
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # The urgent policy, as if copied from the FOI one: nobody told until the morning.
+        (
+            "  urgent:\n    any_hour: true\n",
+            "  urgent:\n",
+            "officers.yaml: policies.urgent: urgent posts start this policy (intake trigger "
+            "'Risk to life to the safeguarding lead and duty manager, at any hour', "
+            "deadline_breach.kinds.urgent), so it needs any_hour: true",
+        ),
+        (
+            "        wait: {clock_minutes: 15}\n      - roles: [head_of_comms]\n"
+            "        wait: {clock_minutes: 15}\n",
+            "        wait: {working_hours: 1}\n      - roles: [head_of_comms]\n"
+            "        wait: {clock_minutes: 15}\n",
+            "officers.yaml: policies.urgent: urgent posts start this policy",
+        ),
+        # Without its own line, a missed urgent deadline starts the default policy.
+        (
+            "    urgent: urgent\n",
+            "",
+            "officers.yaml: policies.missed_deadline: urgent posts start this policy "
+            "(deadline_breach.default), so it needs any_hour: true and waits in clock time",
+        ),
+    ],
+)
+def test_a_policy_urgent_posts_start_runs_around_the_clock(
+    config_copy: Path, old: str, new: str, expected: str
+) -> None:
+    officers = config_copy / "officers.yaml"
+    text = officers.read_text(encoding="utf-8")
+    assert old in text
+    officers.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = [p.removeprefix(f"{config_copy}/") for p in _problems(config_copy)]
+    assert len(problems) == 1 and problems[0].startswith(expected), problems

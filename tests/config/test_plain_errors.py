@@ -109,3 +109,44 @@ def test_no_problem_is_printed_twice(config_copy: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "1 problem(s)" in err
     assert err.count("default_account 'county' is not one of the accounts") == 1
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key", "lines"),
+    [
+        # The second urgent route silently replaced the first: urgent posts to enquiries.
+        (
+            "desk.yaml",
+            '      unsorted: "#comms-enquiries"',
+            '      unsorted: "#comms-enquiries"\n      urgent: "#comms-enquiries"',
+            "accounts.council.channels.urgent",
+            "lines 47 and 56",
+        ),
+        # A second source of the same name replaced the first whole.
+        (
+            "sources.yaml",
+            "  smm-inbox:",
+            "  monitoring:",
+            "sources.monitoring",
+            "lines 44 and 78",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_a_problem_not_the_last_one_silently(
+    config_copy: Path, file: str, old: str, new: str, key: str, lines: str
+) -> None:
+    _edit(config_copy / file, old, new)
+    problems = [p for p in _problems(config_copy) if "given twice" in p]
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{config_copy / file}: {key}: given twice ({lines})")
+    assert "keeps only the last" in problems[0]
+
+
+def test_a_file_saved_in_another_encoding_is_named_not_a_traceback(config_copy: Path) -> None:
+    # Windows editors may save "£" as the single byte 0xA3 (cp1252), which is not UTF-8.
+    desk = config_copy / "desk.yaml"
+    text = desk.read_text(encoding="utf-8").replace("Stay Safe", "Stay Safe £")
+    desk.write_bytes(text.encode("cp1252"))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "£" in row)
+    problems = _problems(config_copy)
+    assert problems == [f"{desk}: line {line}: not UTF-8 text (byte 0xa3): save the file as UTF-8"]

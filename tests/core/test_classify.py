@@ -72,6 +72,11 @@ CASES = [
     # Urgent: risk to life, safeguarding, threats.
     ("council", "I can't cope any more, I just want to end it all. Nobody would notice", U),
     ("council", "Feeling suicidal and your helpline isn't answering", U),
+    # A farewell note, even after thanks or "my ... letters" (which asks for records).
+    ("council", "I have my goodbye letter ready. Thanks for the eviction notice.", U),
+    ("council", "Thanks for everything. I've put my goodbye note on the kitchen table.", U),
+    ("council", "I have written my goodbye letters tonight. Thank you council for nothing.", U),
+    ("council", "Cheers for nothing. Pills are counted out, I'm done.", U),
     ("council", "Kids at number 4 are left home alone every night, they're only 6 and 8", U),
     ("council", "If you close our library I know where you live councillor", U),
     ("council", "There's a man collapsed outside the town hall, he's not breathing", U),

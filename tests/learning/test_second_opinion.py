@@ -157,13 +157,21 @@ def test_the_stored_form_is_the_same_bytes_for_the_same_model(tmp_path: Path) ->
             ' "weights": {"w:x": [1, 2]}}',
             "rows of the wrong length",
         ),
+        # Each of these stopped start-up with a traceback instead of naming the file.
+        ("\udcff{}", "not UTF-8"),
+        ("[" * 100_000, "not valid JSON"),
+        (
+            '{"format": "commsbot-second-opinion/1", "trained_at": "2026-01-01T00:00:00+00:00",'
+            ' "corpus_size": 1, "classes": [], "intercept": [], "weights": {}}',
+            "no categories",
+        ),
     ],
 )
 def test_a_damaged_model_is_refused_naming_the_file(
     tmp_path: Path, content: str, message: str
 ) -> None:
     path = tmp_path / "model.json"
-    path.write_text(content)
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
     with pytest.raises(ModelError, match=message) as caught:
         load_model(path)
     assert str(path) in str(caught.value)

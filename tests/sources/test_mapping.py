@@ -10,9 +10,10 @@ import yaml
 
 from bot.config import ConfigError, load_config
 from bot.config.sources_model import SourceModel
+from bot.intake import BodyError
 from bot.settings import SettingsError
 from bot.sources.credentials import source_secrets, token_valid
-from bot.sources.mapping import checked_item, map_item
+from bot.sources.mapping import checked_item, map_item, source_items
 
 ACCOUNTS = {"council": {"x", "facebook"}, "fire": {"x", "facebook", "instagram"}}
 BASE_FIELDS: dict[str, Any] = {
@@ -245,3 +246,24 @@ def test_secrets_come_from_the_environment_and_a_weak_one_is_named(config_dir: P
     assert "x" * 20 not in repr(secrets)
     with pytest.raises(SettingsError, match="COMMSBOT_SOURCE_SMM_SECRET"):
         source_secrets(sources, {"COMMSBOT_SOURCE_SMM_SECRET": "change-me-please-now"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"mentions": [{"ref": ' + "1" * 5000 + "}]}",  # more digits than Python reads
+        '{"mentions": [' * 100_000,  # nested too deeply
+        '{"mentions": ',
+    ],
+    ids=["a 5,000-digit number", "nested too deeply", "cut short"],
+)
+def test_a_payload_that_cannot_be_read_is_a_body_error(body: str) -> None:
+    source = SourceModel.model_validate(
+        {
+            "auth": {"method": "bearer", "secret_env": "TOOL_TOKEN"},
+            "items": "mentions",
+            "fields": BASE_FIELDS,
+        }
+    )
+    with pytest.raises(BodyError, match="not valid JSON"):
+        source_items(body.encode(), source, accounts=ACCOUNTS, max_text_chars=1000, max_items=1000)
