@@ -1,7 +1,8 @@
 """Benchmark: how fast triage classifies, and that `triage`/`evaluate` memory stays flat.
 
-1. Posts per second for the rules alone and for the rules with the learned second opinion,
-   classifying every post of the shipped dev corpus over and over (one process, warm).
+1. Posts per second for the rules alone and for the rules with the learned second opinion
+   (the model shipped in the package), classifying every post of the shipped development
+   corpora over and over (one process, warm).
 2. `commsbot triage --format table`, `--format jsonl` and `commsbot evaluate` on generated
    files of 10,000 and 100,000 posts, each in its own process: wall time and peak memory
    (maximum resident set size). Streaming means the peak is about the same at both sizes.
@@ -23,7 +24,8 @@ from pathlib import Path
 from bot.config import load_config
 from bot.core.posts import Author, Kind, Network, Post
 from bot.core.routing import triage
-from bot.learning.train import read_corpus, shipped_corpus, train
+from bot.learning.model import load_model, shipped_model_path
+from bot.learning.train import TRAINING_CORPORA, shipped_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -39,9 +41,18 @@ _CHILD = (
 )
 
 
+def dev_rows() -> list[dict]:
+    """The development corpora's lines, as JSON objects."""
+    return [
+        json.loads(line)
+        for name in TRAINING_CORPORA
+        for line in shipped_corpus(name).read_text(encoding="utf-8").splitlines()
+    ]
+
+
 def dev_posts() -> list[tuple[Post, str]]:
-    """The dev corpus as posts, with their labels."""
-    rows = [json.loads(line) for line in shipped_corpus("dev.jsonl").read_text().splitlines()]
+    """The development corpora as posts, with their labels."""
+    rows = dev_rows()
     return [
         (
             Post(
@@ -62,7 +73,7 @@ def dev_posts() -> list[tuple[Post, str]]:
 def posts_per_second(count: int) -> None:
     config = load_config(REPO / "config")
     posts = [post for post, _ in dev_posts()]
-    model = train(list(read_corpus(shipped_corpus())), now=NOW, sources={})
+    model = load_model(shipped_model_path())
     for label, opinion in (("rules alone", None), ("rules + second opinion", model)):
         routing = config.routing
         started = time.perf_counter()
@@ -81,7 +92,7 @@ def posts_per_second(count: int) -> None:
 
 
 def write_file(path: Path, size: int) -> None:
-    rows = [json.loads(line) for line in shipped_corpus("dev.jsonl").read_text().splitlines()]
+    rows = dev_rows()
     with path.open("w", encoding="utf-8") as handle:
         for index in range(size):
             row = dict(rows[index % len(rows)])
@@ -110,6 +121,13 @@ def memory_flat(sizes: list[int]) -> None:
         "triage --format table": [*config, "triage", "--no-model", "--format", "table"],
         "triage --format jsonl": [*config, "triage", "--no-model", "--format", "jsonl"],
         "evaluate --summary": [*config, "evaluate", "--no-model", "--summary"],
+        "evaluate, with the model": [
+            *config,
+            "evaluate",
+            "--model",
+            str(shipped_model_path()),
+            "--summary",
+        ],
     }
     with tempfile.TemporaryDirectory() as tmp:
         files = {}

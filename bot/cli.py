@@ -21,7 +21,7 @@ def _config_dir(args: argparse.Namespace) -> Path:
 
 def _demo_config_dir(args: argparse.Namespace) -> Path:
     """The config to demo with: the one asked for, else ./config, else the shipped example."""
-    from bot.runtime import SHARE_DIR
+    from bot.settings import SHARE_DIR
 
     chosen = _config_dir(args)
     explicit = args.config_dir or os.environ.get("COMMSBOT_CONFIG_DIR")
@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
-    configure_logging(level=args.log_level, secrets=settings.secrets())
+    configure_logging(level=log_level(args.log_level), secrets=settings.secrets())
     try:
         return serve(settings)
     except ConfigError as exc:
@@ -81,12 +81,61 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for name, source in config.sources.sources.items():
+        if not os.environ.get(source.auth.secret_env, "").strip():
+            print(
+                f"warning: sources.yaml: sources.{name}.auth.secret_env: "
+                f"{source.auth.secret_env} is not set here, so /intake/{name} is off until it "
+                "is set where commsbot runs",
+                file=sys.stderr,
+            )
     accounts = config.desk.accounts
     print(
         f"{directory}: OK: {len(accounts)} account(s) ({', '.join(accounts)}), "
         f"{len(config.classifier.rules)} classification rule(s)"
     )
-    return report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
+    status = report_templates(config, templates_dir=None, out=sys.stdout, err=sys.stderr)
+    if args.slack:
+        status = max(status, _check_slack(config))
+    return status
+
+
+def _check_slack(config) -> int:  # config: DeskConfig
+    """Check the configuration against the Slack workspace of SLACK_BOT_TOKEN."""
+    from bot.slack.client import listener_client
+    from bot.slack.preflight import (
+        SlackCheckError,
+        check_slack,
+        find_manifest,
+        manifest_scopes,
+        references,
+    )
+
+    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
+    if not token:
+        print(
+            "cannot check Slack: SLACK_BOT_TOKEN is not set (the xoxb- bot token)", file=sys.stderr
+        )
+        return 2
+    api_url = os.environ.get("SLACK_API_URL", "").strip() or None
+    client = listener_client(token=token, base_url=api_url)
+    manifest = find_manifest()
+    try:
+        report = check_slack(
+            client,
+            references(config),
+            manifest=manifest_scopes(manifest) if manifest is not None else None,
+        )
+    except SlackCheckError as exc:
+        print(f"cannot check Slack: {exc}", file=sys.stderr)
+        return 2
+    problems = report.problems
+    warnings = len(report.findings) - len(problems)
+    where = f" ({report.workspace})" if report.workspace else ""
+    print(f"Slack{where}: {len(problems)} problem(s), {warnings} warning(s)")
+    for finding in sorted(report.findings, key=lambda f: f.severity != "problem"):
+        print(f"  {finding}", file=sys.stderr if finding.severity == "problem" else sys.stdout)
+    return 1 if problems else 0
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -250,28 +299,164 @@ def cmd_evaluate_themes(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_sources_test(args: argparse.Namespace) -> int:
+    """Show what a sample payload of an intake source becomes, field by field."""
+    from bot.sources.commands import find_source, sources_test
+    from bot.sources.files import file_format
+
+    loaded = _config_and_model(args)
+    if loaded is None:
+        return 2
+    config, model = loaded
+    tool = find_source(config, args.name, sys.stderr)
+    if tool is None:
+        return 2
+    opened = _open_input(args.file)
+    if opened is None:
+        return 2
+    source, _ = opened
+    try:
+        return sources_test(
+            config,
+            tool,
+            name=args.name,
+            source=source,
+            fmt=file_format(args.file, args.format),
+            out=sys.stdout,
+            second_opinion=model,
+        )
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load a tool's export into the data directory as history."""
+    from rich.console import Console
+
+    from bot.sources.commands import find_source, import_command
+
+    loaded = _config_and_model(args)
+    if loaded is None:
+        return 2
+    config, model = loaded
+    tool = find_source(config, args.source, sys.stderr)
+    if tool is None:
+        return 2
+    return import_command(
+        config,
+        tool,
+        path=Path(args.file),
+        fmt=args.format,
+        data_dir=_data_dir(args),
+        out=sys.stdout,
+        err=sys.stderr,
+        progress=Console(stderr=True).is_terminal,
+        second_opinion=model,
+    )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(value: str) -> str:
+    """A log level by name, any letter case; argparse reports anything else."""
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown log level {value!r} (from --log-level or $COMMSBOT_LOG_LEVEL): "
+            f"use one of {', '.join(LOG_LEVELS)}"
+        )
+    return level
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Options that work before or after the subcommand (`commsbot --config-dir D check-config`
+    or `commsbot check-config --config-dir D`). After it they default to nothing, so a value
+    given before is kept."""
+    hide = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument(
+        "--config-dir",
+        help="configuration directory (default: $COMMSBOT_CONFIG_DIR or ./config)",
+        **hide,  # type: ignore[arg-type]
+    )
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (default: $COMMSBOT_LOG_LEVEL or INFO)",
+        **hide,  # type: ignore[arg-type]
+    )
+
+
+def _every_subparser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_every_subparser(child)]
+    return found
+
+
+def _serve_epilog() -> str:
+    from bot.settings import ENVIRONMENT, ENVIRONMENT_NOTE
+
+    width = max(len(variable.name) for variable in ENVIRONMENT)
+    lines = [f"  {v.name:<{width}}  {v.meaning}" for v in ENVIRONMENT]
+    return "environment variables:\n" + "\n".join(lines) + "\n\n" + ENVIRONMENT_NOTE
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
         prog="commsbot", description="Slack bot for a public body's social media desk."
     )
     parser.add_argument("--version", action="version", version=f"commsbot {__version__}")
-    parser.add_argument(
-        "--config-dir", help="configuration directory (default: $COMMSBOT_CONFIG_DIR or ./config)"
-    )
+    _global_options(parser, after_command=False)
+    parser.set_defaults(log_level=os.environ.get("COMMSBOT_LOG_LEVEL") or "INFO")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode if SLACK_APP_TOKEN)")
-    serve.add_argument("--log-level", default=os.environ.get("COMMSBOT_LOG_LEVEL", "INFO"))
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (HTTP, or Socket Mode if SLACK_APP_TOKEN)",
+        description="Run the bot: Slack requests at /slack/events (or over Socket Mode), "
+        "posts at /intake and /intake/<source>, the health check at /healthz. Settings come "
+        "from the environment (and .env); every missing or wrong one is named at start.",
+        epilog=_serve_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="see the bot work against a local Slack stand-in")
+    demo = sub.add_parser(
+        "demo",
+        help="see the bot work against a local Slack stand-in",
+        description="Run the bot against a local stand-in of Slack and send it sample posts, "
+        "to see where each would go. Needs no Slack workspace and changes nothing.",
+    )
     demo.set_defaults(func=cmd_demo)
 
-    check = sub.add_parser("check-config", help="validate the configuration and list problems")
+    check = sub.add_parser(
+        "check-config",
+        help="validate the configuration and list problems",
+        description="Validate every file of the configuration directory and the reply "
+        "templates, and list every problem with its file, key and fix. With --slack, also "
+        "check the configuration against the Slack workspace. Exit status 1 on a problem.",
+    )
+    check.add_argument(
+        "--slack",
+        action="store_true",
+        help="also check against Slack with SLACK_BOT_TOKEN (and SLACK_API_URL): channels "
+        "exist and commsbot can post in them, officers exist, the token has the scopes needed",
+    )
     check.set_defaults(func=cmd_check_config)
 
-    tri = sub.add_parser("triage", help="dry-run classification and routing on a file of posts")
+    tri = sub.add_parser(
+        "triage",
+        help="dry-run classification and routing on a file of posts",
+        description="Classify and route each post of a file as the bot would, storing "
+        "nothing: a table, or one JSON line per post. Exit status 1 if any post was invalid.",
+    )
     tri.add_argument("file", help="posts as a JSON array or one JSON object per line; - for stdin")
     tri.add_argument("--format", choices=("table", "jsonl"), default="table")
     _model_options(tri)
@@ -280,7 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_templates_command(sub)
     deadline_command.add_parser(sub, config_dir=_config_dir)
     ev = sub.add_parser(
-        "evaluate", help="score triage on labelled posts: precision, recall, confusion, misses"
+        "evaluate",
+        help="score triage on labelled posts: precision, recall, confusion, misses",
+        description="Triage a labelled corpus and report precision and recall per category, "
+        "the confusion between categories and the worst misses.",
     )
     ev.add_argument("file", help="labelled posts (each with a `label`), JSON array or NDJSON")
     ev.add_argument("--format", choices=("table", "json"), default="table")
@@ -295,13 +483,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser(
-        "train", help="train the second opinion on the shipped corpus and the desk's corrections"
+        "train",
+        help="train the second opinion on the shipped corpus and the desk's corrections",
+        description="Train the learned second opinion and store it in the data directory, "
+        "where the bot and triage find it.",
     )
     tr.add_argument("--data-dir", help="data directory (default: $COMMSBOT_DATA_DIR or ./data)")
     tr.add_argument("--corpus", help="a labelled corpus to train on instead of the shipped one")
     tr.set_defaults(func=cmd_train)
     evaluate = sub.add_parser(
-        "evaluate-themes", help="measure theme grouping on a corpus with gold themes (JSONL)"
+        "evaluate-themes",
+        help="measure theme grouping on a corpus with gold themes (JSONL)",
+        description="Group a corpus with gold themes into themes and report pairwise and "
+        "B-cubed precision, recall and F1, and the posts wrongly merged.",
     )
     evaluate.add_argument("file", help="posts with gold 'label' and 'theme', one per line")
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
@@ -309,6 +503,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--mistakes", action="store_true", help="also list each split and wrong merge"
     )
     evaluate.set_defaults(func=cmd_evaluate_themes)
+
+    sources = sub.add_parser(
+        "sources",
+        help="intake sources: see what a tool's payload becomes",
+        description="Intake sources (sources.yaml) take monitoring tools' own JSON at "
+        "POST /intake/<name>.",
+    )
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    test = sources_sub.add_parser(
+        "test",
+        help="show what a sample payload becomes, field by field, storing nothing",
+        description="Map a sample payload (as the tool sends it, JSON or NDJSON, or a CSV "
+        "export) through an intake source: each field with the value found and what it "
+        "became, then the post's validation errors or its category and channel. Nothing is "
+        "stored. Exit status 1 if any item would be refused.",
+    )
+    test.add_argument("name", help="the source's name in sources.yaml")
+    test.add_argument("file", help="a saved payload or export; - for stdin")
+    test.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
+    _model_options(test)
+    test.set_defaults(func=cmd_sources_test)
+
+    imp = sub.add_parser(
+        "import",
+        help="load a tool's export (CSV, JSON or NDJSON) as history, deduplicated",
+        description="Load an export (last month's inbox, say) through an intake source's "
+        "mapping into the data directory as history: classified and routed, never sent to "
+        "Slack. Posts already stored are counted as duplicates, so an import can be run "
+        "again. Stop the bot first: the import needs the data directory to itself. Exit "
+        "status 1 if some items were invalid (they are listed by line), 2 if it could not run.",
+    )
+    imp.add_argument("file", help="the export: CSV (dotted column names nest) or JSON/NDJSON")
+    imp.add_argument("--source", required=True, help="the intake source whose mapping to use")
+    imp.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
+    _model_options(imp)
+    imp.set_defaults(func=cmd_import)
+    for child in _every_subparser(parser):
+        _global_options(child, after_command=True)
     return parser
 
 
@@ -316,4 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `commsbot` console script."""
     load_dotenv(Path.cwd() / ".env", override=False)
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader stopped early (`commsbot triage posts.jsonl | head`): that is fine.
+        # Point stdout at nothing so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,20 +57,15 @@ def cmd_deadline(
     except (ConfigError, StartupError) as exc:
         print(f"commsbot deadline: {exc}", file=sys.stderr)
         return 2
-    try:
-        return deadline_command(
-            config,
-            kind=args.kind,
-            received=args.received,
-            templates=templates,
-            out=sys.stdout,
-            err=sys.stderr,
-        )
-    except BrokenPipeError:
-        # The reader stopped early (`| head -1` for the due moment alone): that is fine.
-        # Point stdout at nothing so the interpreter's final flush does not fail too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    # A reader that stops early (`| head -1` for the due moment alone) is handled by main.
+    return deadline_command(
+        config,
+        kind=args.kind,
+        received=args.received,
+        templates=templates,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
 
 
 def deadline_command(

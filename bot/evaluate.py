@@ -19,7 +19,7 @@ from bot.core.opinion import SecondOpinion
 from bot.core.posts import Category
 from bot.core.routing import triage
 from bot.intake import BodyError
-from bot.triage import _CountingReader, iter_records, validated, where
+from bot.triage import CountingReader, iter_records, validated, where
 
 CATEGORIES = [c for c in Category if c is not Category.UNSORTED]
 PREDICTED = [*CATEGORIES, Category.UNSORTED]
@@ -200,7 +200,7 @@ def evaluate_stream(
     """Score triage on a labelled corpus read from `source` one post at a time."""
     evaluation = Evaluation(keep_misses=keep_misses, texts=texts)
     routing = config.routing
-    for record in iter_records(_CountingReader(source)):
+    for record in iter_records(CountingReader(source)):
         item = validated(record, config)
         data = record.data if isinstance(record.data, dict) else {}
         label = data.get("label")

@@ -79,6 +79,14 @@ class PostIn(BaseModel):
     posted_at: AwareDatetime
     kind: Literal["post", "comment", "reply", "direct_message"] = "post"
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numeric_id_as_text(cls, value: object) -> object:
+        """Many tools number their posts: a whole-number id is kept as text, as written."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     @field_validator("id", "network", "account", mode="before")
     @classmethod
     def _plain_identifier(cls, value: object) -> object:
@@ -171,7 +179,7 @@ def _why_unreadable(exc: ValueError) -> str:
     return f"not valid JSON: {exc}"
 
 
-def _items_from_text(text: str, *, max_items: int) -> list[tuple[int | None, Any, str | None]]:
+def items_from_text(text: str, *, max_items: int) -> list[tuple[int | None, Any, str | None]]:
     """(line, data, parse error) for each item in a JSON object, JSON array or NDJSON body."""
     stripped = text.strip()
     if not stripped:
@@ -191,7 +199,9 @@ def _items_from_text(text: str, *, max_items: int) -> list[tuple[int | None, Any
                 raise TooManyItems(len(whole), max_items)
             return [(None, item, None) for item in whole]
         return [(1, whole, None)]
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    # Lines end at a line feed only: str.splitlines() would also cut at U+2028, U+2029 and
+    # U+0085, which JSON allows raw inside a post's text.
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), 1) if line.strip()]
     if len(lines) > max_items:
         raise TooManyItems(len(lines), max_items)
     items: list[tuple[int | None, Any, str | None]] = []
@@ -219,7 +229,7 @@ def parse_body(
     except UnicodeDecodeError as exc:
         raise BodyError(f"body is not UTF-8 text (byte {exc.start})") from None
     items = []
-    for index, (line, data, parse_error) in enumerate(_items_from_text(text, max_items=max_items)):
+    for index, (line, data, parse_error) in enumerate(items_from_text(text, max_items=max_items)):
         if parse_error is not None:
             items.append(Item(index, line, errors=(FieldError("", parse_error),)))
             continue
@@ -244,6 +254,8 @@ def validate_item(
     `accounts` maps each account to the networks it is on; `other` is always allowed.
     """
     raw_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
     raw_id = raw_id[:200] if isinstance(raw_id, str) else None
     if not isinstance(data, dict):
         return Item(index, line, errors=(FieldError("", "each post must be a JSON object"),))

@@ -17,6 +17,10 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self._secrets = [s for s in secrets if s]
 
+    def add(self, secrets: Iterable[str]) -> None:
+        """Scrub these secrets too."""
+        self._secrets.extend(s for s in secrets if s and s not in self._secrets)
+
     def scrub(self, text: str) -> str:
         """`text` with every secret and token-shaped string replaced."""
         for secret in self._secrets:
@@ -46,3 +50,11 @@ def configure_logging(*, level: str = "INFO", secrets: Iterable[str] = ()) -> No
     root.setLevel(level)
     # APScheduler reports every job it adds and runs at INFO; only its problems matter here.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+
+
+def redact_too(secrets: Iterable[str]) -> None:
+    """Scrub these secrets too, from every handler set up by configure_logging."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactSecrets):
+                found.add(secrets)

@@ -23,17 +23,20 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import DeskConfig, load_config
+from bot.config.sources_model import SourcesFile
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
+from bot.logs import redact_too
 from bot.scheduling.scheduler import Scheduler
 from bot.services import Services, utcnow
-from bot.settings import Settings
+from bot.settings import SHARE_DIR, Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.theme_messages import Presentation, ThemeMessages
+from bot.sources.credentials import SourceSecrets, off_warnings, source_secrets
 from bot.storage import Store
 from bot.web.server import HttpServer
 from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
@@ -41,8 +44,6 @@ from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
 logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-# Where a non-editable install puts the templates and the example configuration.
-SHARE_DIR = Path(sys.prefix) / "share" / "commsbot"
 
 
 class StartupError(Exception):
@@ -148,6 +149,7 @@ def build_runtime(
     config = load_config(settings.config_dir)
     store = Store(settings.data_dir, themes=config.themes)
     try:
+        secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
         client = listener_client(token=settings.bot_token, base_url=settings.api_url)
         authorizer = BotTokenAuthorizer(client)
@@ -197,6 +199,7 @@ def build_runtime(
             ),
             slack_handler=slack_handler,
             slack_signing_secret=settings.signing_secret,
+            source_secrets=secrets,
         )
         http = HttpServer(
             wsgi_app,
@@ -231,6 +234,18 @@ def pacing_of(config: DeskConfig) -> Pacing:
         urgent_max_wait_seconds=outbox.urgent_max_wait_seconds,
         busy_update_seconds=outbox.busy_update_seconds,
     )
+
+
+def _source_secrets(sources: SourcesFile, settings: Settings) -> SourceSecrets:
+    """The intake sources' secrets from the environment; a source without one is off."""
+    try:
+        secrets = source_secrets(sources, settings.environ)
+    except SettingsError as exc:
+        raise StartupError("; ".join(exc.problems)) from None
+    redact_too(secrets.values())
+    for note in off_warnings(sources, secrets):
+        logger.info("%s", note)  # check-config warns about it, where it is set up
+    return secrets
 
 
 def _slack_error(exc: Exception) -> str:

@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+# Where a non-editable install puts the templates, the example configuration and the manifest.
+SHARE_DIR = Path(sys.prefix) / "share" / "commsbot"
 
 DEFAULT_PORT = 3000
 # Every interface, as container platforms need; behind a reverse proxy on the same machine,
 # set HOST=127.0.0.1 so only the proxy can reach commsbot.
 DEFAULT_HOST = "0.0.0.0"
 MIN_SECRET_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable commsbot reads, and what it is for."""
+
+    name: str
+    meaning: str
+
+
+# Every environment variable commsbot reads (`commsbot serve --help` lists them from here).
+ENVIRONMENT = (
+    Variable("SLACK_BOT_TOKEN", "the bot token (xoxb-...), from the app's OAuth & Permissions"),
+    Variable("SLACK_SIGNING_SECRET", "the app's signing secret; needed in HTTP mode"),
+    Variable("SLACK_APP_TOKEN", "an app-level token (xapp-...): use Socket Mode instead of HTTP"),
+    Variable("COMMSBOT_INTAKE_SECRET", "the shared secret that signs POST /intake (16+ chars)"),
+    Variable("SLACK_API_URL", "another Slack Web API, e.g. a local stand-in (optional)"),
+    Variable("COMMSBOT_CONFIG_DIR", "the configuration directory (default ./config)"),
+    Variable("COMMSBOT_DATA_DIR", "the data directory (default ./data)"),
+    Variable("PORT", f"the HTTP port (default {DEFAULT_PORT})"),
+    Variable(
+        "HOST", f"the address to listen on (default {DEFAULT_HOST}; 127.0.0.1 behind a proxy)"
+    ),
+    Variable("COMMSBOT_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)"),
+)
+ENVIRONMENT_NOTE = (
+    "Intake sources read their secrets from the variables sources.yaml names (secret_env). "
+    "A .env file in the directory commsbot starts in is read too."
+)
 
 
 class SettingsError(Exception):
@@ -36,6 +69,9 @@ class Settings:
     data_dir: Path
     port: int
     host: str = DEFAULT_HOST
+    # The environment these settings were read from: the secrets of intake sources are in
+    # the variables sources.yaml names.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -115,6 +151,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         data_dir=Path(_get(env, "COMMSBOT_DATA_DIR") or "data"),
         port=port,
         host=host,
+        environ=dict(env),
     )
 
 

@@ -313,10 +313,17 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 def add_templates_command(sub: argparse._SubParsersAction) -> None:
     """Register `commsbot templates check` on the CLI's subcommands."""
-    templates = sub.add_parser("templates", help="work with the suggested-reply templates")
+    templates = sub.add_parser(
+        "templates",
+        help="work with the suggested-reply templates",
+        description="Work with the suggested-reply templates in templates/replies.",
+    )
     actions = templates.add_subparsers(dest="templates_command", required=True, metavar="ACTION")
     check = actions.add_parser(
-        "check", help="render every reply template for every account and network; list problems"
+        "check",
+        help="render every reply template for every account and network; list problems",
+        description="Render every reply template for every account and network it serves and "
+        "list each that fails, uses a contact the account lacks, or is too long.",
     )
     check.add_argument(
         "--templates-dir", help="templates directory (default: the one commsbot runs with)"

@@ -47,7 +47,7 @@ class Record:
     error: str | None = None
 
 
-class _CountingReader:
+class CountingReader:
     """Reads a binary stream in chunks and counts the bytes read, for the progress bar."""
 
     def __init__(self, source: IO[bytes]) -> None:
@@ -68,7 +68,7 @@ class _CountingReader:
             raise BodyError(f"input is not UTF-8 text (near byte {self.consumed})") from None
 
 
-def iter_records(reader: _CountingReader) -> Iterator[Record]:
+def iter_records(reader: CountingReader) -> Iterator[Record]:
     """The items of a JSON array, a single JSON object, or NDJSON, one at a time.
 
     An input that fits in the first megabyte is first tried as one JSON document, so a
@@ -88,8 +88,8 @@ def iter_records(reader: _CountingReader) -> Iterator[Record]:
     if at_end and stripped.startswith("{"):
         try:
             whole = json.loads(stripped)
-        except json.JSONDecodeError:
-            pass
+        except (ValueError, RecursionError):
+            pass  # read again line by line, which says where it goes wrong
         else:
             yield Record(index=0, line=1, data=whole)
             return
@@ -99,7 +99,7 @@ def iter_records(reader: _CountingReader) -> Iterator[Record]:
         yield from _line_records(reader, buffer, at_end=at_end)
 
 
-def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+def _array_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
     decoder = json.JSONDecoder()
     index = 0
     expect_item = True
@@ -122,7 +122,14 @@ def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Ite
             continue
         try:
             data, end = decoder.raw_decode(buffer)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError) as exc:
+            # Only a JSON error can be the item running on into the next chunk; a number
+            # of more digits than Python reads, or nesting too deep, cannot.
+            if not isinstance(exc, json.JSONDecodeError):
+                raise BodyError(
+                    f"input starts like a JSON array but item {index + 1} is not valid JSON "
+                    f"({_unreadable(exc)})"
+                ) from None
             text = None if at_end else reader.read_text()
             if text is None:
                 raise BodyError(
@@ -135,7 +142,7 @@ def _array_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Ite
         buffer, expect_item = buffer[end:], False
 
 
-def _line_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
+def _line_records(reader: CountingReader, buffer: str, *, at_end: bool) -> Iterator[Record]:
     number = 0
     pending = buffer
     while True:
@@ -154,13 +161,21 @@ def _line_records(reader: _CountingReader, buffer: str, *, at_end: bool) -> Iter
                 continue
             try:
                 data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                error = f"not valid JSON: {exc.msg} at column {exc.colno}"
-                yield Record(number - 1, number, None, error)
+            except (ValueError, RecursionError) as exc:
+                yield Record(number - 1, number, None, f"not valid JSON: {_unreadable(exc)}")
                 continue
             yield Record(number - 1, number, data)
         if at_end and not pending:
             return
+
+
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """Why a piece of JSON could not be read, in a few words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
 
 
 def validated(record: Record, config: DeskConfig) -> Item:
@@ -223,7 +238,7 @@ def run_triage(
     total_bytes: int | None = None,
 ) -> Iterator[TriageRow]:
     """Classify and route every post in `source`, yielding in input order as it is read."""
-    reader = _CountingReader(source)
+    reader = CountingReader(source)
     routing = config.routing
     with Progress(
         TextColumn("triage"),

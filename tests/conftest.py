@@ -178,6 +178,7 @@ def start_bot(
         *,
         data_dir: Path | None = None,
         clock: Callable[[], datetime] | None = None,
+        environ: dict[str, str] | None = None,
         **runtime_options: Any,
     ) -> BotUnderTest:
         settings = Settings(
@@ -189,6 +190,7 @@ def start_bot(
             config_dir=config_dir,
             data_dir=data_dir or tmp_path / "data",
             port=0,
+            environ=environ or {},
         )
         kwargs: dict[str, Any] = ({"clock": clock} if clock else {}) | runtime_options
         kwargs.setdefault("outbox_idle_seconds", 0.1)

@@ -79,12 +79,15 @@ LAYERS: dict[str, set[str]] = {
     "desk": {"core", "config", "storage", "learning", "desk"},
     "services": {"core", "config", "storage", "learning", "desk", "services"},
     "slack": BELOW_DESK | {"desk", "services", "slack"},
-    "web": BELOW_DESK | {"desk", "services", "web", "slack"},
+    "web": BELOW_DESK | {"desk", "services", "web", "slack", "sources"},
     "scheduling": BELOW_DESK | {"desk", "services", "scheduling"},
     # Dry-run tools of the CLI: the core and configuration, never the running bot.
     "triage": {"core", "config", "learning", "intake", "triage"},
     "evaluate": {"core", "config", "learning", "intake", "triage", "evaluate"},
     "evaluate_themes": {"core", "config", "intake", "evaluate_themes"},
+    "crossval": {"core", "config", "learning", "intake", "triage", "evaluate", "crossval"},
+    # Intake sources: mapping other tools' payloads, `sources test` and `import`.
+    "sources": {"core", "config", "intake", "settings", "storage", "triage", "sources"},
 }
 
 

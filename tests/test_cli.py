@@ -300,6 +300,10 @@ def test_triage_table_is_printed_as_it_goes_with_a_summary(tmp_path: Path, capsy
         ("[", "no closing ]"),
         ("[]", "the array is empty"),
         ("[{}, oops]", "item 2"),
+        # A number of more digits than Python reads (4,300): a traceback before.
+        ('[{}, {"id": ' + "1" * 5000 + "}]", "item 2 is not valid JSON"),
+        ('{"id": ' + "1" * 5000 + "}", "line 1: not valid JSON: Exceeds the limit"),
+        ("{}\n" + "[" * 100_000, "line 2: not valid JSON: nested too deeply"),
     ],
 )
 def test_triage_explains_input_it_cannot_read(
@@ -309,3 +313,119 @@ def test_triage_explains_input_it_cannot_read(
     path.write_text(body)
     assert main(["--config-dir", str(CONFIG_DIR), "triage", "--no-model", str(path)]) == 1
     assert message in capsys.readouterr().err
+
+
+def _subcommands() -> list[tuple[str, ...]]:
+    """Every subcommand as argv words, nested ones (templates check) included."""
+    import argparse
+
+    from bot.cli import build_parser
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(parser: argparse.ArgumentParser, words: tuple[str, ...]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found.append((*words, name))
+                    walk(child, (*words, name))
+
+    walk(build_parser(), ())
+    return found
+
+
+@pytest.mark.parametrize("words", _subcommands(), ids=" ".join)
+def test_every_subcommand_says_what_it_does(words: tuple[str, ...], capsys) -> None:
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    for word in words:
+        parser = next(
+            a.choices[word]
+            for a in parser._actions
+            if getattr(a, "choices", None) and word in a.choices
+        )
+    assert parser.description and len(parser.description) > 30, words
+    with pytest.raises(SystemExit) as exit_info:
+        main([*words, "--help"])
+    assert exit_info.value.code == 0
+    assert parser.description.split()[0] in capsys.readouterr().out
+
+
+def test_serve_help_lists_every_environment_variable(capsys) -> None:
+    import re
+
+    from bot.settings import ENVIRONMENT
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    names = [variable.name for variable in ENVIRONMENT]
+    assert all(re.search(rf"^\s+{name}\s+\S", out, re.MULTILINE) for name in names), out
+    assert "secret_env" in out  # where the intake sources' secrets come from
+    # The list is the one settings.py reads from, and .env.example shows each of them.
+    read = re.findall(r'_get\(env, "([A-Z_]+)"\)', (REPO / "bot" / "settings.py").read_text())
+    assert set(read) <= set(names)
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    assert all(name in example for name in names)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config-dir", "{good}", "check-config"],
+        ["check-config", "--config-dir", "{good}"],
+        ["--config-dir", "{bad}", "check-config", "--config-dir", "{good}"],
+        ["sources", "test", "monitoring", "{sample}", "--config-dir", "{good}"],
+    ],
+    ids=["before", "after", "after-wins", "nested"],
+)
+def test_global_options_work_before_or_after_the_subcommand(
+    argv: list[str], tmp_path: Path, capsys
+) -> None:
+    values = {
+        "good": str(CONFIG_DIR),
+        "bad": str(tmp_path / "missing"),
+        "sample": str(REPO / "examples" / "sources" / "monitoring.json"),
+    }
+    assert main([word.format(**values) for word in argv]) == 0
+    assert "problem" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+def test_an_unknown_log_level_is_a_clear_error(where: str, monkeypatch, capsys) -> None:
+    argv = ["serve"]
+    if where == "option":
+        argv += ["--log-level", "LOUD"]
+    else:
+        monkeypatch.setenv("COMMSBOT_LOG_LEVEL", "LOUD")
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown log level 'LOUD'" in err
+    assert "DEBUG, INFO, WARNING, ERROR, CRITICAL" in err
+
+
+def test_output_cut_short_by_head_is_no_traceback(tmp_path: Path) -> None:
+    # More output than a pipe holds, so commsbot is still writing when the reader stops.
+    posts = tmp_path / "posts.jsonl"
+    lines = [
+        json.dumps(
+            intake_post(str(n), text=f"Bins missed again on Mill Road ({n})")
+            | {"label": "complaint"}
+        )
+        for n in range(1500)
+    ]
+    posts.write_text("\n".join(lines), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "triage", "--format", "jsonl", "--no-model", str(posts)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err, err.decode()
+    assert process.returncode == 0

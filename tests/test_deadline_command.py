@@ -96,6 +96,9 @@ def test_config_switch_and_closure_days_show_in_the_answer(capsys, tmp_path: Pat
         (["foi", "--received", "next tuesday"], "'next tuesday' is not an ISO 8601 date"),
         (["foi", "--received", "2026-02-30"], "is not an ISO 8601 date"),
         (["foi", "--received", "1850-01-01"], "outside the years with known bank holidays"),
+        (["foi", "--received", "0001-01-01T00:00+01:00"], "too far in the past or the future"),
+        (["urgent", "--received", "9999-12-31T23:30+00:00"], "too far in the past or the future"),
+        (["theme", "--received", "9999-12-31"], "outside the years with known bank holidays"),
     ],
 )
 def test_bad_kind_or_time_exits_2_with_a_clear_message(

@@ -189,3 +189,13 @@ def test_a_missing_templates_folder_is_reported(tmp_path: Path, capsys) -> None:
     status, lines = _check(tmp_path / "nowhere", capsys)
     assert status == 1
     assert "missing: no reply templates" in lines[0]
+
+
+def test_a_template_not_saved_as_utf8_is_reported_not_a_traceback(templates: Path, capsys) -> None:
+    price = templates / "replies" / "common" / "price.j2"
+    price.write_bytes("Hi, it costs £5.\n{{ sign_off }}\n".encode("cp1252"))
+    status, lines = _check(templates, capsys)
+    assert status == 1
+    assert _line_for(lines, price).endswith(
+        ": line 1: not UTF-8 text (byte 0xa3): save the file as UTF-8"
+    )

@@ -275,6 +275,12 @@ class DeadlinesFile(BaseModel):
             for kind, unit in _STATUTORY_UNITS.items()
             if kind in value and value[kind].unit is not unit
         ]
+        urgent = value.get(Category.URGENT.value)
+        if urgent is not None and urgent.unit is not Unit.CLOCK_HOURS:
+            problems.append(
+                f"urgent must use unit {Unit.CLOCK_HOURS.value} (risk to life is answered around "
+                "the clock, not in opening hours)"
+            )
         problems += [
             f"{kind} can be at most {int(limit.amount)} {limit.unit.value} (the statutory "
             "limit); a shorter target is allowed"
@@ -284,6 +290,35 @@ class DeadlinesFile(BaseModel):
             and value[kind].unit is limit.unit
             and value[kind].amount > limit.amount
         ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _urgent_around_the_clock(
+        cls, value: dict[str, ReminderPolicyModel]
+    ) -> dict[str, ReminderPolicyModel]:
+        policy = value.get(Category.URGENT.value)
+        if policy is None:
+            return value
+        problems = []
+        if not policy.out_of_hours:
+            problems.append(
+                "urgent needs out_of_hours: true (urgent posts are watched 24/7, so their "
+                "reminders cannot wait for the next opening)"
+            )
+        working = [
+            threshold.id
+            for threshold in policy.thresholds
+            for span in (threshold.before_due, threshold.after_due)
+            if span is not None and (span.working_hours, span.working_minutes) != (None, None)
+        ]
+        if working:
+            problems.append(
+                "urgent thresholds count clock time (clock_hours or clock_minutes), not working "
+                f"time: {', '.join(working)}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return value

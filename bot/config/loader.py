@@ -15,7 +15,18 @@ from bot.config.desk_model import AccountModel, DeskFile, default_account_proble
 from bot.config.officers_model import OfficersFile
 from bot.config.replies_model import RepliesFile, build_reply_book
 from bot.config.rules_model import RulesFile, yaml_lines
+from bot.config.sources_model import SourcesFile
 from bot.config.themes_model import ThemesFile
+from bot.config.yaml_hints import (
+    duplicate_hint,
+    duplicate_keys,
+    flow_hash_hint,
+    key_lines,
+    parse_key,
+    readable_key,
+    unquoted_hashes,
+    unquoted_hint,
+)
 from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
 from bot.core.clocks import Clocks
@@ -23,6 +34,7 @@ from bot.core.escalation import EscalationSetup
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.replies import ReplyBook
 from bot.core.routing import RoutingTable
+from bot.core.text import NotUtf8Error, utf8_text
 from bot.core.themes import ThemeSettings
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,6 +46,7 @@ REPLIES_FILE = "replies.yaml"
 DEADLINES_FILE = "deadlines.yaml"
 OFFICERS_FILE = "officers.yaml"
 THEMES_FILE = "themes.yaml"  # optional: without it, themes group by words alone
+SOURCES_FILE = "sources.yaml"  # optional: without it, only /intake takes posts
 KNOWN_FILES = (
     DESK_FILE,
     RULES_FILE,
@@ -41,6 +54,7 @@ KNOWN_FILES = (
     OFFICERS_FILE,
     REPLIES_FILE,
     THEMES_FILE,
+    SOURCES_FILE,
 )
 
 
@@ -58,9 +72,10 @@ class Problem:
 
 
 class ConfigError(Exception):
-    """The configuration has problems; `problems` lists all of them."""
+    """The configuration has problems; `problems` lists all of them, each once."""
 
     def __init__(self, problems: list[Problem]) -> None:
+        problems = list(dict.fromkeys(problems))
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{len(problems)} configuration problem(s):\n{lines}")
@@ -83,6 +98,8 @@ class DeskConfig:
     escalation: EscalationSetup = field(default_factory=EscalationSetup)
     second_opinion: SecondOpinionPolicy = field(default_factory=SecondOpinionPolicy)
     themes: ThemeSettings = field(default_factory=ThemeSettings)
+    # Monitoring tools posting to /intake/<source> (sources.yaml; none without it).
+    sources: SourcesFile = field(default_factory=SourcesFile)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,24 +129,59 @@ class DeskConfig:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = utf8_text(path.read_bytes())
     except FileNotFoundError:
-        problems.append(Problem(str(path), "", "file is missing"))
+        problems.append(Problem(str(path), "", _missing(path)))
         return None
     except OSError as exc:
         problems.append(Problem(str(path), "", f"cannot read: {exc.strerror}"))
+        return None
+    except NotUtf8Error as exc:
+        problems.append(Problem(str(path), f"line {exc.line}", str(exc)))
         return None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
-        problems.append(Problem(str(path), where, f"not valid YAML: {exc}"))
+        message = f"not valid YAML: {exc}"
+        if mark is not None:
+            context = getattr(exc, "context_mark", None) or mark
+            hint = flow_hash_hint(text, context.line + 1, mark.line + 1)
+            if hint:
+                where, message = f"line {context.line + 1}", f"{hint}. ({message})"
+        problems.append(Problem(str(path), where, message))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "", "must be a mapping of keys to values"))
         return None
+    at = key_lines(text)
+    for key, lines in duplicate_keys(text).items():
+        problems.append(Problem(str(path), readable_key(key, data, at), duplicate_hint(lines)))
     return data
+
+
+def _missing(path: Path) -> str:
+    """Why a config file is missing, naming a file beside it that looks misnamed."""
+    stem = path.name.lower().removesuffix(".yaml")
+    near = sorted(
+        other.name
+        for other in path.parent.glob("*")
+        if other.name != path.name
+        and other.is_file()
+        and other.name.lower().split(".")[0] == stem
+        and (other.suffix.lower() in (".yml", ".yaml", ".txt") or other.name.lower() == path.name)
+    )
+    if near:
+        return f"file is missing, but there is {near[0]} beside it: rename it to {path.name}"
+    return "file is missing"
+
+
+def _yaml_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _validate(
@@ -140,29 +192,36 @@ def _validate(
     *,
     lines: dict[str, dict[Any, int]] | None = None,
 ) -> M | None:
+    """`data` as `model`, or None after adding every problem, named for people."""
+    text = _yaml_text(path)
+    where = key_lines(text)
+    hashes = unquoted_hashes(text)
+    reported: set[tuple[Any, ...]] = set()
+    result: M | None = None
     try:
-        return model.model_validate(data, context={"lines": lines or {}})
+        result = model.model_validate(data, context={"lines": lines or {}})
     except ValidationError as exc:
         for error in exc.errors():
-            key = _key(error["loc"], data, lines or {})
-            message = error["msg"].removeprefix("Value error, ")
+            loc = tuple(error["loc"])
+            hashed = next((h for h in hashes if loc[: len(h)] == h), None)
+            if hashed is not None:
+                reported.add(hashed)
+                key, message = readable_key(hashed, data, where), unquoted_hint(hashes[hashed])
+            else:
+                key = readable_key(loc, data, where)
+                message = error["msg"].removeprefix("Value error, ")
             problems.append(Problem(str(path), key, message))
-        return None
+    for hashed, written in hashes.items():
+        if hashed not in reported:
+            key = readable_key(hashed, data, where)
+            problems.append(Problem(str(path), key, unquoted_hint(written)))
+            result = None
+    return result
 
 
-def _key(loc: tuple[Any, ...], data: Any, lines: dict[str, dict[Any, int]]) -> str:
-    """A problem's key: a rule is named with its line in the file, not its position."""
-    parts = [str(part) for part in loc]
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules") if isinstance(data, dict) else None
-        entry = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
-        name = entry.get("name") if isinstance(entry, dict) else None
-        line = lines.get("rules", {}).get(loc[1])
-        label = f"rule {name!r}" if isinstance(name, str) else f"rule #{loc[1] + 1}"
-        if line:
-            label += f" (line {line})"
-        parts = [label, *parts[2:]]
-    return ".".join(parts)
+def _readable(path: Path, key: str, data: Any) -> str:
+    """A dotted key from a cross-file check, with list entries named and lined."""
+    return readable_key(parse_key(key), data, key_lines(_yaml_text(path)))
 
 
 def load_config(directory: Path) -> DeskConfig:
@@ -184,7 +243,7 @@ def load_config(directory: Path) -> DeskConfig:
         problem = default_account_problem(
             desk_data.get("default_account"), desk_data.get("accounts")
         )
-        if problem:
+        if problem and not any(p.message == problem for p in problems):
             problems.append(Problem(str(desk_path), "default_account", problem))
     rules = (
         _validate(RulesFile, rules_data, rules_path, problems, lines=_lines_of(rules_path))
@@ -192,7 +251,6 @@ def load_config(directory: Path) -> DeskConfig:
         else None
     )
     classifier = None
-    rules_lines = _lines_of(rules_path)
     if rules is not None:
         if desk is not None:
             for index, rule in enumerate(rules.rules):
@@ -201,7 +259,7 @@ def load_config(directory: Path) -> DeskConfig:
                         problems.append(
                             Problem(
                                 str(rules_path),
-                                _key(("rules", index, "accounts"), rules_data, rules_lines),
+                                _readable(rules_path, f"rules.{index}.accounts", rules_data),
                                 f"unknown account {account!r} "
                                 f"(desk.yaml has {', '.join(sorted(desk.accounts))})",
                             )
@@ -218,6 +276,7 @@ def load_config(directory: Path) -> DeskConfig:
     rule_names = {rule.name for rule in rules.rules} if rules is not None else None
     escalation = _load_escalation(directory / OFFICERS_FILE, rule_names, problems, warnings)
     themes = _load_themes(directory / THEMES_FILE, problems)
+    sources = _load_sources(directory / SOURCES_FILE, desk, problems)
     if (
         problems
         or desk is None
@@ -225,6 +284,7 @@ def load_config(directory: Path) -> DeskConfig:
         or clocks is None
         or escalation is None
         or themes is None
+        or sources is None
     ):
         raise ConfigError(problems)
     return DeskConfig(
@@ -237,6 +297,7 @@ def load_config(directory: Path) -> DeskConfig:
         escalation=escalation,
         second_opinion=rules.second_opinion.to_core() if rules else SecondOpinionPolicy(),
         themes=themes,
+        sources=sources,
     )
 
 
@@ -248,7 +309,7 @@ def _load_replies(path: Path, desk: DeskFile | None, problems: list[Problem]) ->
     replies = _validate(RepliesFile, data, path, problems) if data is not None else None
     if replies is not None and desk is not None:
         for key, message in replies.unknown_accounts(set(desk.accounts)):
-            problems.append(Problem(str(path), key, message))
+            problems.append(Problem(str(path), _readable(path, key, data), message))
     return replies
 
 
@@ -278,7 +339,10 @@ def _load_escalation(
     model = _validate(OfficersFile, data, path, problems) if data is not None else None
     if model is None:
         return None
-    found = [Problem(str(path), key, message) for key, message in model.reference_problems()]
+    found = [
+        Problem(str(path), _readable(path, key, data), message)
+        for key, message in (*model.reference_problems(), *model.round_the_clock_problems())
+    ]
     if rule_names is not None:
         for index, trigger in enumerate(model.intake):
             for rule in trigger.rules:
@@ -286,7 +350,7 @@ def _load_escalation(
                     found.append(
                         Problem(
                             str(path),
-                            f"intake.{index}.rules",
+                            _readable(path, f"intake.{index}.rules", data),
                             f"no classification rule called {rule!r} in {RULES_FILE}",
                         )
                     )
@@ -311,6 +375,22 @@ def _load_themes(path: Path, problems: list[Problem]) -> ThemeSettings | None:
     return model.to_core() if model is not None else None
 
 
+def _load_sources(path: Path, desk: DeskFile | None, problems: list[Problem]) -> SourcesFile | None:
+    """The intake sources from sources.yaml, none if there is no file, None if it is bad."""
+    if not path.exists():
+        return SourcesFile()
+    data = _read_yaml(path, problems)
+    model = _validate(SourcesFile, data, path, problems) if data is not None else None
+    if model is None or desk is None:
+        return model
+    found = [
+        Problem(str(path), _readable(path, key, data), message)
+        for key, message in model.reference_problems(desk.accounts)
+    ]
+    problems.extend(found)
+    return None if found else model
+
+
 def _stray_files(directory: Path) -> tuple[str, ...]:
     """Config-looking files commsbot does not read (a misnamed rules.yml, say)."""
     known = set(KNOWN_FILES)
@@ -320,7 +400,17 @@ def _stray_files(directory: Path) -> tuple[str, ...]:
         for path in directory.glob(pattern)
         if path.name not in known
     )
-    return tuple(
-        f"{directory / name}: not read by commsbot (it reads {', '.join(KNOWN_FILES)})"
-        for name in stray
-    )
+    warnings = []
+    for name in stray:
+        stem = name.lower().split(".")[0]
+        meant = next((k for k in KNOWN_FILES if k.split(".")[0] == stem), None)
+        if meant is None:
+            why = f"it reads {', '.join(KNOWN_FILES)}"
+        elif (directory / meant).exists():
+            why = f"it reads {meant}: move what {name} holds there, then delete {name}"
+        elif meant in (DESK_FILE, RULES_FILE):
+            continue  # reported as a problem: the file commsbot needs is missing
+        else:
+            why = f"rename it to {meant} to use it"
+        warnings.append(f"{directory / name}: not read by commsbot ({why})")
+    return tuple(warnings)

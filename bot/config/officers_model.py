@@ -101,11 +101,16 @@ class PolicyModel(BaseModel):
     @model_validator(mode="after")
     def _waits(self) -> PolicyModel:
         needing = len(self.levels) if self.repeat else len(self.levels) - 1
-        missing = [str(i) for i, level in enumerate(self.levels[:needing]) if not level.wait]
+        missing = [str(i) for i, level in enumerate(self.levels[:needing], 1) if not level.wait]
         if missing:
+            which = (
+                f"level {missing[0]} needs"
+                if len(missing) == 1
+                else (f"levels {', '.join(missing)} need")
+            )
             raise ValueError(
-                f"levels {', '.join(missing)} need a wait (every level followed by another "
-                "does, and the last one too when the policy repeats)"
+                f"{which} a wait (every level followed by another does, and the last one too "
+                "when the policy repeats; levels count from 1)"
             )
         return self
 
@@ -212,6 +217,39 @@ class OfficersFile(BaseModel):
                         key,
                         f"no policy called {policy_name!r} "
                         f"(policies: {', '.join(sorted(self.policies)) or 'none'})",
+                    )
+                )
+        return problems
+
+    def round_the_clock_problems(self) -> list[tuple[str, str]]:
+        """(key, message) for each policy urgent posts start that waits for opening hours."""
+        urgent = Category.URGENT.value
+        starters: dict[str, list[str]] = {}
+        for trigger in self.intake:
+            if Category.URGENT in trigger.categories:
+                starters.setdefault(trigger.policy, []).append(f"intake trigger {trigger.name!r}")
+        breach = self.deadline_breach
+        if urgent in breach.kinds:
+            starters.setdefault(breach.kinds[urgent], []).append(f"deadline_breach.kinds.{urgent}")
+        elif breach.default is not None:
+            starters.setdefault(breach.default, []).append("deadline_breach.default")
+        problems = []
+        for name, started_by in starters.items():
+            policy = self.policies.get(name)
+            if policy is None:
+                continue  # reported as an unknown policy
+            working = any(
+                level.wait is not None
+                and (level.wait.working_hours, level.wait.working_minutes) != (None, None)
+                for level in policy.levels
+            )
+            if not policy.any_hour or working:
+                problems.append(
+                    (
+                        f"policies.{name}",
+                        f"urgent posts start this policy ({', '.join(started_by)}), so it needs "
+                        "any_hour: true and waits in clock time (clock_hours or clock_minutes): "
+                        "risk to life cannot wait for opening hours",
                     )
                 )
         return problems

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +21,7 @@ from pydantic import (
 
 from bot.config.fields import NetworkField
 from bot.config.wordlists import WordListError, word_list
+from bot.config.yaml_hints import key_lines
 from bot.core.classify import Near, Rule
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.posts import Category, Flag, Kind
@@ -53,19 +53,9 @@ def _no_blank(value: list[str]) -> list[str]:
 def yaml_lines(text: str) -> dict[str, dict[Any, int]]:
     """Line numbers (from 1) of each rule by position and each concept by name in rules.yaml."""
     found: dict[str, dict[Any, int]] = {"rules": {}, "concepts": {}}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return found
-    if not isinstance(root, yaml.MappingNode):
-        return found
-    for key, value in root.value:
-        if key.value == "rules" and isinstance(value, yaml.SequenceNode):
-            for index, item in enumerate(value.value):
-                found["rules"][index] = item.start_mark.line + 1
-        elif key.value == "concepts" and isinstance(value, yaml.MappingNode):
-            for name, _ in value.value:
-                found["concepts"][name.value] = name.start_mark.line + 1
+    for path, line in key_lines(text).items():
+        if len(path) == 2 and path[0] in found:
+            found[str(path[0])][path[1]] = line
     return found
 
 
@@ -120,17 +110,57 @@ class WordListConcept(BaseModel):
         return sorted(chosen | {word.lower() for word in self.plus})
 
 
+# Categories whose rules must decide when they match ("safe when unsure"), never only hint.
+MUST_BE_CONFIDENT = (Category.URGENT, Category.FOI, Category.SUBJECT_ACCESS)
+
+# Categories the second opinion may choose for a post no rule was sure about. Urgent and
+# the statutory routes are reached by raising (`urgent_at`, `raise_at`), never by choosing.
+CHOOSABLE = (
+    Category.COMPLAINT,
+    Category.ENQUIRY,
+    Category.GENERAL,
+    Category.MEDIA,
+    Category.MODERATION,
+)
+
+
 class SecondOpinionModel(BaseModel):
-    """How sure the learned second opinion must be to raise a post, or to be shown."""
+    """How sure the learned second opinion must be to raise a post, choose one, or be shown."""
 
     model_config = ConfigDict(extra="forbid")
 
     raise_at: float = Field(default=0.5, gt=0, le=1)
+    urgent_at: float | None = Field(default=None, gt=0, le=1)
+    choose_at: dict[Category, float] = Field(default_factory=dict)
     show_at: float = Field(default=0.4, gt=0, le=1)
+
+    @field_validator("choose_at")
+    @classmethod
+    def _choosable(cls, value: dict[Category, float]) -> dict[Category, float]:
+        problems = [
+            f"{category.value} cannot be chosen (allowed: "
+            f"{', '.join(c.value for c in CHOOSABLE)}; urgent and the statutory routes are "
+            "reached with urgent_at and raise_at)"
+            for category in value
+            if category not in CHOOSABLE
+        ]
+        problems += [
+            f"{category.value}: {threshold} must be above 0 and at most 1"
+            for category, threshold in value.items()
+            if not 0 < threshold <= 1
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     def to_core(self) -> SecondOpinionPolicy:
         """The policy the core applies."""
-        return SecondOpinionPolicy(raise_at=self.raise_at, show_at=self.show_at)
+        return SecondOpinionPolicy(
+            raise_at=self.raise_at,
+            show_at=self.show_at,
+            urgent_at=self.urgent_at,
+            choose_at=dict(self.choose_at),
+        )
 
 
 class RuleModel(BaseModel):
@@ -191,6 +221,18 @@ class RuleModel(BaseModel):
             raise ValueError(f"rule {self.name!r} needs at least one of 'any', 'near' or 'regex'")
         return self
 
+    @model_validator(mode="after")
+    def _sure_when_it_matters(self) -> RuleModel:
+        """A risk or a statutory request is routed when in doubt, never only hinted at."""
+        if not self.confident and self.category in MUST_BE_CONFIDENT:
+            raise ValueError(
+                f"rule {self.name!r}: {self.category.value} rules cannot be "
+                "`confident: false`: a possible risk or statutory request is routed when in "
+                "doubt, and a hint is lost when the second opinion files the post elsewhere. "
+                "Remove `confident: false`, or narrow the rule with `unless`"
+            )
+        return self
+
     def to_core(self, concepts: dict[str, list[str]] | None = None) -> Rule:
         """The core rule this entry describes, with `@concept` terms expanded."""
 
@@ -242,10 +284,24 @@ class RulesFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # What a post no rule is sure of becomes: only unsorted, so a person sees it (kept as a
+    # key so that files that say so stay valid).
     default_category: Category = Category.UNSORTED
     second_opinion: SecondOpinionModel = SecondOpinionModel()
     concepts: dict[str, list[str] | WordListConcept] = Field(default_factory=dict)
     rules: list[RuleModel] = Field(min_length=1)
+
+    @field_validator("default_category")
+    @classmethod
+    def _needs_a_person(cls, value: Category) -> Category:
+        if value is not Category.UNSORTED:
+            raise ValueError(
+                f"must be unsorted, not {value.value}: a post no rule is sure of may hide a "
+                "risk or a statutory request, so it is marked for a person and never filed as "
+                f"{value.value}. To send those posts to a channel, give each account an "
+                "`unsorted:` route in desk.yaml"
+            )
+        return value
 
     @field_validator("rules")
     @classmethod

@@ -159,12 +159,24 @@ class Deadline:
         return self.due_at.astimezone(zone)
 
 
+_OUT_OF_RANGE = "is too far in the past or the future to work out a deadline"
+
+
 def deadline_for(
     kind: str, *, received_at: datetime, rules: DeadlineRules, calendar: WorkingCalendar
 ) -> Deadline:
-    """When a post of `kind` received at `received_at` is due."""
+    """When a post of `kind` received at `received_at` is due (ValueError if it cannot be)."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
+    try:
+        return _deadline_for(kind, received_at=received_at, rules=rules, calendar=calendar)
+    except OverflowError:
+        raise ValueError(f"{received_at.isoformat()} {_OUT_OF_RANGE}") from None
+
+
+def _deadline_for(
+    kind: str, *, received_at: datetime, rules: DeadlineRules, calendar: WorkingCalendar
+) -> Deadline:
     key = rules.kind(kind)
     rule = rules.rule_for(key)
     received_at = received_at.astimezone(UTC)
@@ -411,7 +423,7 @@ def parse_received(text: str, *, zone: ZoneInfo) -> Received:
     except ValueError:
         pass
     else:
-        return Received(datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC), True)
+        return Received(_in_utc(datetime.combine(day, time(0), tzinfo=zone), value), True)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -421,4 +433,12 @@ def parse_received(text: str, *, zone: ZoneInfo) -> Received:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return Received(moment.astimezone(UTC), False)
+    return Received(_in_utc(moment, value), False)
+
+
+def _in_utc(moment: datetime, given: str) -> datetime:
+    """`moment` in UTC; ValueError when that is beyond the years datetime can hold."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{given!r} {_OUT_OF_RANGE}") from None

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from bot.core.errors import DeskError
 from bot.core.posts import Author, Category, Kind, Network, Post
+from bot.core.text import slack_escape
 
 _HOSTS = {
     "x.com": Network.X,
@@ -89,6 +90,13 @@ def parse_flag(argument: str, *, accounts: Collection[str], default_account: str
         text = " ".join(unescape_slack(raw).split())
         return FlagRequest(account=account, url=None, text=text, category=category)
     url = unescape_slack(link.group("slack") or link.group("bare").rstrip(").,"))
+    try:
+        urlsplit(url)
+    except ValueError:  # a broken IPv6 address, characters no host may hold
+        shown = slack_escape(url.replace("`", "'"))
+        raise FlagRequestError(
+            f"I cannot read the link `{shown}`. Check it, or flag the post's words without it."
+        ) from None
     text = " ".join(unescape_slack(rest[link.end() :]).split())
     return FlagRequest(account=account, url=url, text=text, category=category)
 

@@ -7,7 +7,8 @@ used when the full form is over the network's limit. Files starting with `_` are
 for `{% include %}`, never offered on their own.
 
 Rendering is sandboxed (staff edit templates): no attribute starting with `_`, no changing
-values, no huge repetitions; an undefined variable, or printing a variable that has no
+values, no repetition, padding, join or replacement longer than any reply, and output
+stopped once past that length; an undefined variable, or printing a variable that has no
 value, is an error. The output is plain text for a social network, never Slack markup.
 Values are passed as variables, never parsed as templates, so text from the public can
 not inject template syntax.
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Collection, Mapping
+import string
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -33,11 +35,15 @@ from jinja2 import (
     TemplateRuntimeError,
     TemplateSyntaxError,
     UndefinedError,
+    pass_environment,
+    pass_eval_context,
 )
+from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.core.posts import Category, Network
+from bot.core.text import NotUtf8Error, utf8_text
 from bot.core.textlength import LengthRule, measure
 
 COMMON = "common"
@@ -326,17 +332,151 @@ def fit(*, name: str, full: str, short: str | None, rule: LengthRule) -> Fitted:
     return Fitted(short, short_name, short_length, rule.limit, kind, full_length)
 
 
-class _ReplySandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, also refusing repetitions and powers big enough to exhaust memory."""
+def _within_limit(size: int) -> None:
+    """Refuse to build a text longer than any reply (before it takes the memory)."""
+    if size > _MAX_OUTPUT:
+        raise SecurityError(f"text of {size:,} characters is too long for a reply template")
 
-    intercepted_binops = frozenset({"*", "**"})
+
+# Conversion specifiers of printf-style formatting: widths and precisions are read from them.
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?")
+
+
+def _check_format(fmt: str, *, percent: bool) -> None:
+    """Refuse a format string whose widths or precisions would build a huge text."""
+    numbers: list[str] = []
+    if percent:
+        for match in _PERCENT_SPEC.finditer(fmt):
+            numbers += [group for group in match.groups() if group]
+    else:
+        try:
+            specs = [spec or "" for _, _, spec, _ in string.Formatter().parse(fmt)]
+        except ValueError:
+            return  # str.format refuses it itself
+        for spec in specs:
+            if "{" in spec:
+                raise SecurityError("a width or precision taken from a value is not allowed")
+            numbers += re.findall(r"\d+", spec)
+    if "*" in numbers:
+        raise SecurityError("a width or precision taken from a value is not allowed")
+    for number in numbers:
+        _within_limit(int(number))
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def _center(value: Any, width: int = 80) -> str:
+    _within_limit(int(width))
+    return jinja_filters.do_center(value, width)
+
+
+def _indent(s: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    step = len(width) if isinstance(width, str) else int(width)
+    _within_limit(len(str(s)) + step * _lines(str(s)))
+    return jinja_filters.do_indent(s, width, first, blank)
+
+
+def _replaced_size(text: str, old: str, new: str, count: int | None = None) -> int:
+    times = text.count(old) if old else len(text) + 1
+    if count is not None and count >= 0:
+        times = min(times, count)
+    return len(text) + times * len(new)
+
+
+@pass_eval_context
+def _replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> str:
+    _within_limit(_replaced_size(str(s), str(old), str(new), count))
+    return jinja_filters.do_replace(eval_ctx, s, old, new, count)
+
+
+def _joined_size(separator: str, items: list[Any]) -> int:
+    return len(separator) * max(len(items) - 1, 0) + sum(len(str(item)) for item in items)
+
+
+@pass_eval_context
+def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+    items = list(value)
+    _within_limit(_joined_size(str(d), items))
+    return str(jinja_filters.do_join(eval_ctx, items, d, attribute))
+
+
+@pass_environment
+def _wordwrap(
+    environment: Any,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    _within_limit(len(s) + (len(s) + 1) * len(wrapstring or "\n"))
+    return jinja_filters.do_wordwrap(
+        environment, s, width, break_long_words, wrapstring, break_on_hyphens
+    )
+
+
+def _format(value: str, *args: Any, **kwargs: Any) -> str:
+    _check_format(str(value), percent=True)
+    return jinja_filters.do_format(value, *args, **kwargs)
+
+
+def _guarded_str_method(text: str, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """`text.<name>`, refusing arguments that would make a text longer than any reply."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if name in ("center", "ljust", "rjust", "zfill") and args:
+            _within_limit(int(args[0]))
+        elif name == "expandtabs":
+            tab = int(args[0] if args else kwargs.get("tabsize", 8))
+            _within_limit(len(text) + tab * text.count("\t"))
+        elif name == "replace" and len(args) >= 2:
+            count = args[2] if len(args) > 2 else None
+            _within_limit(_replaced_size(text, str(args[0]), str(args[1]), count))
+        elif name == "join" and args:
+            items = list(args[0])
+            _within_limit(_joined_size(text, items))
+            args = (items, *args[1:])
+        return method(*args, **kwargs)
+
+    return guarded
+
+
+_GROWING_STR_METHODS = frozenset(
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join"}
+)
+
+
+class _ReplySandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, also refusing repetitions, powers and padding big enough to exhaust
+    memory: `"x" * n`, `n ** m`, `"x"|center(n)`, `"%*s"`, `"{:>n}".format(…)`, joins and
+    replacements beyond the longest reply are refused before the text is built."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters.update(
+            center=_center,
+            indent=_indent,
+            replace=_replace,
+            join=_join,
+            wordwrap=_wordwrap,
+            format=_format,
+        )
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        """Refuse `"x" * huge` and `n ** huge`; otherwise what the operator would do."""
+        """Refuse `"x" * huge`, `n ** huge` and `"%…s" % x` with a huge width; otherwise
+        what the operator would do."""
         if operator_name == "**":
             if isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is too large for a reply template")
             return operator.pow(left, right)
+        if operator_name == "%":
+            if isinstance(left, str):
+                _check_format(left, percent=True)
+            return operator.mod(left, right)
         for count, other in ((left, right), (right, left)):
             if (
                 isinstance(count, int)
@@ -345,6 +485,21 @@ class _ReplySandbox(ImmutableSandboxedEnvironment):
             ):
                 raise SecurityError("repetition too large for a reply template")
         return operator.mul(left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """An attribute as the sandbox allows it, string padding and joining guarded."""
+        value = super().getattr(obj, attribute)
+        if isinstance(obj, str) and attribute in _GROWING_STR_METHODS and callable(value):
+            return _guarded_str_method(obj, attribute, value)
+        return value
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`str.format` as the sandbox runs it, refusing huge widths and precisions."""
+        owner = getattr(value, "__self__", None)
+        name = getattr(value, "__name__", "")
+        if isinstance(owner, str) and name in ("format", "format_map"):
+            _check_format(owner, percent=False)
+        return super().wrap_str_format(value)
 
 
 class _Routes(SimpleNamespace):
@@ -473,7 +628,10 @@ class ReplyBook:
 
     def syntax_problem(self, file: Path) -> ReplyTemplateError | None:
         """What is wrong with the syntax of template `file`, or None."""
-        source = file.read_text(encoding="utf-8")
+        try:
+            source = utf8_text(file.read_bytes())
+        except NotUtf8Error as exc:
+            return ReplyTemplateError(file=file, line=exc.line, message=str(exc))
         try:
             self._environment(COMMON).parse(source, name=file.name, filename=str(file))
         except TemplateSyntaxError as exc:
@@ -511,19 +669,27 @@ class ReplyBook:
         """The plain text of `template` for `context`; raise ReplyTemplateError if it fails."""
         file = self.file(context.account, template)
         environment = self._environment(context.account)
+        parts: list[str] = []
+        size = 0
         try:
-            text = environment.get_template(template + TEMPLATE_SUFFIX).render(
+            # Streamed, and stopped as soon as it is longer than any reply: a loop cannot
+            # pile up text until memory runs out.
+            for part in environment.get_template(template + TEMPLATE_SUFFIX).generate(
                 self.variables(context)
-            )
+            ):
+                size += len(part)
+                if size > _MAX_OUTPUT:
+                    break
+                parts.append(part)
         except _RENDER_FAILURES as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             where, line = _failing_place(exc, file)
             raise ReplyTemplateError(
                 file=where, line=line, message=f"{_failure_kind(exc)}: {message}"
             ) from exc
-        if len(text) > _MAX_OUTPUT:
+        if size > _MAX_OUTPUT:
             raise ReplyTemplateError(file=file, message="renders to more than 100,000 characters")
-        return _tidy(text)
+        return _tidy("".join(parts))
 
     def length_rule(self, network: Network) -> LengthRule:
         """How replies on `network` are counted and limited."""

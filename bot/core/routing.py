@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 
 from bot.core.classify import Classifier
 from bot.core.flags import detect_flags
-from bot.core.opinion import SecondOpinion, SecondOpinionPolicy, with_second_opinion
-from bot.core.posts import Category, Classification, Post
+from bot.core.opinion import (
+    SecondOpinion,
+    SecondOpinionPolicy,
+    probabilities_of,
+    with_second_opinion,
+)
+from bot.core.posts import Category, Classification, Opinion, Post
 
 
 class UnknownAccountError(LookupError):
@@ -82,8 +87,8 @@ def triage(
 ) -> Triage:
     """Classify a post (or take the category a person chose) and choose its channels.
 
-    A second opinion, when given, may raise the rules' category (never lower it) and is
-    kept on the classification when it disagrees.
+    A second opinion, when given, may raise the rules' category (never lower it), choose one
+    for a post no rule was sure about, and is kept on the classification when it disagrees.
     """
     if category is not None:
         classification = Classification(
@@ -94,10 +99,13 @@ def triage(
     else:
         classification = classifier.classify(post)
         if second_opinion is not None:
+            likely = probabilities_of(second_opinion, post)
+            first = max(likely, key=likely.__getitem__)
             classification = with_second_opinion(
                 classification,
-                second_opinion.opinion(post),
+                Opinion(first, likely[first]),
                 policy=policy or SecondOpinionPolicy(),
+                probabilities=likely,
             )
     channel = routing.channel_for(post.account, classification.category)
     return Triage(

@@ -6,6 +6,24 @@ import re
 from urllib.parse import quote, urlsplit
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+class NotUtf8Error(ValueError):
+    """A file that is not UTF-8 text (saved as Windows-1252, say): where, and what to do."""
+
+    def __init__(self, *, line: int, byte: int) -> None:
+        super().__init__(f"not UTF-8 text (byte 0x{byte:02x}): save the file as UTF-8")
+        self.line = line
+
+
+def utf8_text(raw: bytes) -> str:
+    """`raw` decoded as UTF-8; NotUtf8Error naming the line of the first byte that is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8Error(line=raw.count(b"\n", 0, exc.start) + 1, byte=raw[exc.start]) from None
+
+
 _ESCAPABLE = re.compile("[&<>]")
 
 

@@ -16,7 +16,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -33,6 +33,20 @@ BOT_USER_ID = "U0BOT"
 BOT_USER_NAME = "commsbot"
 BOT_ID = "B0BOT"
 APP_ID = "A0COMMS"
+
+# The bot scopes commsbot's manifest.yml asks for: what auth.test reports in X-OAuth-Scopes
+# unless a test says otherwise.
+DEFAULT_SCOPES = (
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+    "users:read",
+)
+SCOPES_HEADER = "X-OAuth-Scopes"
 
 RESPONSE_URL_METHOD = "response_url"
 """The ``Call.method`` recorded for a POST to a URL made by ``FakeSlack.response_url()``."""
@@ -402,19 +416,21 @@ def _view_param(params: dict, *, types: tuple[str, ...]) -> dict:
     return view
 
 
-def _channel_object(channel_id: str, name: str) -> dict:
-    """A public channel as conversations.* methods describe it."""
+def _channel_object(
+    channel_id: str, name: str, *, private: bool = False, member: bool = True
+) -> dict:
+    """A channel as conversations.* methods describe it."""
     return {
         "id": channel_id,
         "name": name,
         "name_normalized": name,
         "is_channel": True,
-        "is_group": False,
+        "is_group": private,
         "is_im": False,
-        "is_private": False,
+        "is_private": private,
         "is_archived": False,
         "is_general": name == "general",
-        "is_member": True,
+        "is_member": member,
         "created": _CREATED,
         "creator": BOT_USER_ID,
         "context_team_id": TEAM_ID,
@@ -476,8 +492,23 @@ def _user_object(user_id: str) -> dict:
 class _Workspace:
     """Channels, messages and views of the fake workspace, and the methods that change them."""
 
-    def __init__(self, channels: dict[str, str], *, auto_create_channels: bool) -> None:
-        self._configured_channels = dict(channels)
+    def __init__(
+        self,
+        channels: dict[str, str],
+        *,
+        auto_create_channels: bool,
+        private_channels: dict[str, str] | None = None,
+        not_member: Iterable[str] = (),
+        users: Iterable[str] | None = None,
+        usergroups: dict[str, str] | None = None,
+    ) -> None:
+        self._configured_channels = dict(channels) | dict(private_channels or {})
+        self.private = set((private_channels or {}).values())
+        self.not_member = {
+            self._configured_channels.get(ref.removeprefix("#"), ref) for ref in not_member
+        }
+        self.users = None if users is None else set(users) | {BOT_USER_ID}
+        self.usergroups = dict(usergroups or {})
         self.auto_create_channels = auto_create_channels
         self.methods: dict[str, Callable[[dict], dict]] = {
             "api.test": self.api_test,
@@ -496,6 +527,7 @@ class _Workspace:
             "reactions.add": self.reactions_add,
             "reactions.remove": self.reactions_remove,
             "users.info": self.users_info,
+            "usergroups.list": self.usergroups_list,
             "views.publish": self.views_publish,
             "views.open": self.views_open,
             "views.push": self.views_open,
@@ -537,13 +569,24 @@ class _Workspace:
         return set(self.channels.values()) | set(self.dms.values())
 
     def find_channel(self, ref: str) -> str | None:
-        """The id of the conversation named ``ref`` (id, name, ``#name`` or user id), if any."""
+        """The id of the conversation named ``ref`` (id, name, ``#name`` or user id), if any.
+
+        A private channel the bot is not in is hidden from it, as Slack hides it.
+        """
+        found = self._any_channel(ref)
+        return None if found is not None and not self.visible(found) else found
+
+    def _any_channel(self, ref: str) -> str | None:
         if ref in self.conversation_ids():
             return ref
         name = ref.removeprefix("#")
         if name in self.channels:
             return self.channels[name]
         return self.dms.get(ref)
+
+    def visible(self, channel_id: str) -> bool:
+        """Whether the bot can see a channel: every public one, private ones it is in."""
+        return channel_id not in self.private or channel_id not in self.not_member
 
     def existing_channel(self, params: dict, key: str = "channel") -> str:
         """The id of the existing conversation given by parameter ``key``."""
@@ -558,6 +601,8 @@ class _Workspace:
         found = self.find_channel(ref)
         if found is not None:
             return found
+        if self._any_channel(ref) is not None:
+            raise _SlackError("channel_not_found")  # private, and the bot is not in it
         if _USER_ID.fullmatch(ref):
             return self.open_dm(ref)
         name = ref.removeprefix("#")
@@ -578,7 +623,12 @@ class _Workspace:
             if dm_id == channel_id:
                 return _dm_object(channel_id, user_id)
         name = next(name for name, id_ in self.channels.items() if id_ == channel_id)
-        return _channel_object(channel_id, name)
+        return _channel_object(
+            channel_id,
+            name,
+            private=channel_id in self.private,
+            member=channel_id not in self.not_member,
+        )
 
     def find_message(self, channel_id: str, ts: str | None) -> dict | None:
         """The message at ``ts`` in ``channel_id``, if it is there."""
@@ -700,8 +750,17 @@ class _Workspace:
         return {"ok": True, "channel": channel, "permalink": permalink}
 
     def conversations_list(self, params: dict) -> dict:
-        """conversations.list: the public channels, paginated."""
-        everything = [_channel_object(id_, name) for name, id_ in self.channels.items()]
+        """conversations.list: the channels of the ``types`` asked for (public by default)
+        that the bot can see, paginated."""
+        types = set((_optional_str(params, "types") or "public_channel").split(","))
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise _SlackError("invalid_types")
+        everything = [
+            self.conversation_object(id_)
+            for id_ in self.channels.values()
+            if self.visible(id_)
+            and ("private_channel" if id_ in self.private else "public_channel") in types
+        ]
         page, next_cursor = _page(everything, params)
         return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
@@ -804,9 +863,25 @@ class _Workspace:
     def users_info(self, params: dict) -> dict:
         """users.info: a plausible user for any user id."""
         user = _str_param(params, "user", error="user_not_found")
-        if not _USER_ID.fullmatch(user):
+        if not _USER_ID.fullmatch(user) or (self.users is not None and user not in self.users):
             raise _SlackError("user_not_found")
         return {"ok": True, "user": _user_object(user)}
+
+    def usergroups_list(self, params: dict) -> dict:
+        """usergroups.list: the workspace's user groups."""
+        groups = [
+            {
+                "id": group_id,
+                "team_id": TEAM_ID,
+                "handle": handle,
+                "name": handle.replace("-", " ").title(),
+                "is_usergroup": True,
+                "date_delete": 0,
+                "user_count": 0,
+            }
+            for handle, group_id in self.usergroups.items()
+        ]
+        return {"ok": True, "usergroups": groups}
 
     def views_publish(self, params: dict) -> dict:
         """views.publish: set a user's App Home."""
@@ -1080,7 +1155,19 @@ class FakeSlack:
         bot_token: str | None = None,
         channels: dict[str, str] | None = None,
         auto_create_channels: bool = True,
+        private_channels: dict[str, str] | None = None,
+        not_member: Iterable[str] = (),
+        scopes: Iterable[str] | None = DEFAULT_SCOPES,
+        users: Iterable[str] | None = None,
+        usergroups: dict[str, str] | None = None,
     ) -> None:
+        """A fake workspace; by default every public channel has the bot in it.
+
+        ``private_channels`` (name -> id) are seen by the bot only if it is a member;
+        ``not_member`` names channels (public or private) the bot is not in. ``scopes`` are
+        reported by auth.test in X-OAuth-Scopes (None: no header). With ``users``, only those
+        user ids (and the bot) exist; ``usergroups`` maps handles to ids.
+        """
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, not {port}")
         if bot_token is not None and not bot_token.strip():
@@ -1091,8 +1178,14 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._lifecycle = threading.Lock()
+        self._scopes = None if scopes is None else tuple(scopes)
         self._workspace = _Workspace(
-            _checked_channels(channels or {}), auto_create_channels=auto_create_channels
+            _checked_channels(channels or {}),
+            auto_create_channels=auto_create_channels,
+            private_channels=_checked_channels(private_channels or {}),
+            not_member=not_member,
+            users=users,
+            usergroups=usergroups,
         )
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
@@ -1422,7 +1515,10 @@ class FakeSlack:
             if self._bot_token is not None and token != self._bot_token:
                 return _error_answer("invalid_auth")
         try:
-            return _json_answer(200, handler(params))
+            headers: tuple[tuple[str, str], ...] = ()
+            if method == "auth.test" and self._scopes is not None:
+                headers = ((SCOPES_HEADER, ",".join(self._scopes)),)
+            return _json_answer(200, handler(params), headers)
         except _SlackError as error:
             return _error_answer(error.code)
         except Exception:

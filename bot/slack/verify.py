@@ -19,6 +19,7 @@ from slack_bolt.request import BoltRequest
 
 # Slack's own rule: a request more than five minutes old may be a replay.
 MAX_AGE_SECONDS = 60 * 5
+_MAX_TIMESTAMP_DIGITS = 12
 # Slack's own requests nest a few levels deep; far deeper JSON is not from Slack.
 _MAX_JSON_DEPTH = 64
 
@@ -35,7 +36,14 @@ def signature_rejection(
     body: bytes, *, timestamp: str | None, signature: str | None, secret: str, now: float
 ) -> Rejection | None:
     """None if Slack signed `body` within the last five minutes, else why not (401)."""
-    if not timestamp or not timestamp.isascii() or not timestamp.isdigit():
+    # Slack sends Unix seconds; far longer digit strings are not a time (and beyond 4,300
+    # digits int() itself refuses them).
+    if (
+        not timestamp
+        or not timestamp.isascii()
+        or not timestamp.isdigit()
+        or len(timestamp) > _MAX_TIMESTAMP_DIGITS
+    ):
         return Rejection(401, "missing or non-numeric X-Slack-Request-Timestamp")
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return Rejection(401, "stale X-Slack-Request-Timestamp")

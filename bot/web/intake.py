@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,16 +53,25 @@ def _describe(item: Item) -> dict[str, Any]:
 MAX_ERRORS_SHOWN = 50
 
 
-def handle_intake(services: Services, raw: bytes) -> IntakeResponse:
-    """Validate and take each post of an already authenticated, size-checked body."""
+def handle_intake(
+    services: Services, raw: bytes, *, parse: Callable[[bytes], list[Item]] | None = None
+) -> IntakeResponse:
+    """Validate and take each post of an already authenticated, size-checked body.
+
+    `parse` reads the body into items (an intake source's mapping); by default the body is
+    in commsbot's own intake format.
+    """
     config = services.config.desk
     try:
-        items = parse_body(
-            raw,
-            accounts=config.networks_by_account(),
-            max_text_chars=config.intake.max_text_chars,
-            max_items=config.intake.max_items,
-        )
+        if parse is not None:
+            items = parse(raw)
+        else:
+            items = parse_body(
+                raw,
+                accounts=config.networks_by_account(),
+                max_text_chars=config.intake.max_text_chars,
+                max_items=config.intake.max_items,
+            )
     except TooManyItems as exc:
         return IntakeResponse(
             413, {"error": "too_many_items", "message": str(exc), "max_items": exc.limit}

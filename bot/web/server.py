@@ -29,10 +29,15 @@ _DISCARD_BYTES = 4 * 1024 * 1024
 
 
 class _StrictParser(HTTPRequestParser):
-    """waitress's parser, refusing a body framed two ways (a request smuggling vector)."""
+    """waitress's parser, refusing a body framed two ways (a request smuggling vector) and a
+    Content-Length of more digits than Python turns into a number (400, not a dropped
+    connection with an error logged)."""
 
     def parse_header(self, header_plus: bytes) -> None:
-        super().parse_header(header_plus)
+        try:
+            super().parse_header(header_plus)
+        except ValueError:
+            raise ParsingError("malformed request header") from None
         if self.chunked and "CONTENT_LENGTH" in self.headers:
             raise ParsingError("both Transfer-Encoding and Content-Length")
 

@@ -7,11 +7,16 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
+from bot.intake import Item
 from bot.services import Services
 from bot.slack.verify import header, rate_limited_notice, shape_rejection, signature_rejection
+from bot.sources.credentials import SourceSecrets
+from bot.sources.mapping import source_items
 from bot.storage import StorageError
+from bot.web import sources
 from bot.web.intake import SIGNATURE_HEADER, handle_intake, signature_valid
 
 logger = logging.getLogger(__name__)
@@ -76,6 +81,13 @@ def refuse(
     return _json(start_response, status, {"error": error, "message": reason} | (extra or {}))
 
 
+def _signature_refusal(raw: bytes, *, environ: dict[str, Any], secret: str) -> str | None:
+    """Why a POST /intake body is refused (its signature is missing or wrong), or None."""
+    if signature_valid(raw, header(environ, SIGNATURE_HEADER), secret):
+        return None
+    return f"missing or wrong {SIGNATURE_HEADER}"
+
+
 class HealthSources:
     """What /healthz looks at besides storage: the outbox worker and the scheduler."""
 
@@ -105,15 +117,25 @@ def make_wsgi_app(
     slack_handler: WSGIApp | None,
     slack_signing_secret: str | None = None,
     wall_clock: Callable[[], float] = time.time,
+    source_secrets: SourceSecrets | None = None,
 ) -> WSGIApp:
     """The WSGI app; `slack_handler` is Bolt's (None in Socket Mode).
 
     A request for Slack reaches Bolt only once its signature (checked with
     `slack_signing_secret` against `wall_clock`) and the shape of its body are right.
+    `source_secrets` are the secrets of the intake sources in sources.yaml.
     """
     max_body = services.config.desk.intake.max_body_bytes
+    secrets = source_secrets or SourceSecrets()
 
-    def intake(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def take_intake(
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        *,
+        refusal: Callable[[bytes], str | None],
+        parse: Callable[[bytes], list[Item]] | None = None,
+    ) -> list[bytes]:
+        """Check the size and origin of an intake body, then take its posts."""
         length_header = environ.get("CONTENT_LENGTH") or ""
         if not length_header.isdigit():
             return refuse(
@@ -135,24 +157,70 @@ def make_wsgi_app(
                 size=length,
             )
         raw = _read_body(environ)
-        if not signature_valid(raw, header(environ, SIGNATURE_HEADER), intake_secret):
+        refused = refusal(raw)
+        if refused is not None:
             return refuse(
                 start_response,
                 environ,
                 status=401,
                 error="invalid_signature",
-                reason=f"missing or wrong {SIGNATURE_HEADER}",
+                reason=refused,
                 size=len(raw),
             )
-        result = handle_intake(services, raw)
+        result = handle_intake(services, raw, parse=parse)
         if result.status >= 400:
             logger.warning(
-                "refused POST /intake: %d %s (%d bytes)",
+                "refused POST %s: %d %s (%d bytes)",
+                environ.get("PATH_INFO", "/intake"),
                 result.status,
                 result.body.get("message") or result.body.get("error"),
                 len(raw),
             )
         return _json(start_response, result.status, result.body)
+
+    def intake(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        return take_intake(
+            environ,
+            start_response,
+            refusal=partial(_signature_refusal, environ=environ, secret=intake_secret),
+        )
+
+    def source_intake(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        name = sources.source_name(environ.get("PATH_INFO", ""))
+        source = services.config.sources.sources.get(name)
+        if source is None:
+            return _json(
+                start_response,
+                404,
+                {
+                    "error": "unknown_source",
+                    "message": f"no intake source {name!r} in sources.yaml",
+                },
+            )
+        secret = secrets.secrets.get(name)
+        if secret is None:
+            return refuse(
+                start_response,
+                environ,
+                status=503,
+                error="source_off",
+                reason=f"intake source {name!r} is off: its secret "
+                f"({source.auth.secret_env}) is not set where commsbot runs",
+                size=0,
+            )
+        desk = services.config.desk
+        return take_intake(
+            environ,
+            start_response,
+            refusal=partial(sources.refusal, source=source, secret=secret, environ=environ),
+            parse=partial(
+                source_items,
+                source=source,
+                accounts=desk.networks_by_account(),
+                max_text_chars=desk.intake.max_text_chars,
+                max_items=desk.intake.max_items,
+            ),
+        )
 
     def slack(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert slack_handler is not None and slack_signing_secret is not None
@@ -248,6 +316,8 @@ def make_wsgi_app(
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         route = routes.get(path)
+        if route is None and path.startswith(sources.PREFIX):
+            route = ("POST", source_intake)
         if route is None:
             return _json(start_response, 404, {"error": "not_found"})
         method, handler = route

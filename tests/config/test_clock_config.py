@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, time
 from pathlib import Path
@@ -81,10 +82,16 @@ def test_without_the_new_files_the_defaults_apply_and_a_warning_says_so(
 
 
 def test_stray_file_warning_names_every_file_commsbot_reads(config_copy: Path) -> None:
+    (config_copy / "settings.yml").write_text("officers: {}\n", encoding="utf-8")
+    [warning] = load_config(config_copy).warnings
+    assert "settings.yml: not read by commsbot" in warning
+    assert "desk.yaml, rules.yaml, deadlines.yaml, officers.yaml" in warning
+
+
+def test_a_misnamed_copy_of_a_file_commsbot_reads_says_what_to_do(config_copy: Path) -> None:
     (config_copy / "officers.yml").write_text("officers: {}\n", encoding="utf-8")
     [warning] = load_config(config_copy).warnings
-    assert "officers.yml: not read by commsbot" in warning
-    assert "desk.yaml, rules.yaml, deadlines.yaml, officers.yaml" in warning
+    assert "officers.yml: not read by commsbot (it reads officers.yaml: move what" in warning
 
 
 def test_edited_calendar_and_rules_are_used(config_copy: Path) -> None:
@@ -151,15 +158,17 @@ foi:
     assert "deadlines.yaml: calendar.opening_days: 'funday' is not a day of the week" in problems
     assert "deadlines.yaml: calendar.opens:" in problems
     assert (
-        "deadlines.yaml: calendar.bank_holidays.0:" in problems and "england_and_wales" in problems
+        "deadlines.yaml: calendar.bank_holidays entry 1 (line" in problems
+        and "england_and_wales" in problems
     )
     assert (
         "calendar.not_bank_holidays: 2026-11-20 not a bank holiday anywhere in the UK" in problems
     )
     assert "deadlines.yaml: deadlines: 'complain' not a kind of post" in problems
-    assert (
-        "deadlines.yaml: reminders.theme.thresholds.0: threshold 'half_time' needs exactly one of"
-        in problems
+    assert re.search(
+        r"deadlines.yaml: reminders.theme.threshold 1 \(line \d+\): threshold 'half_time' "
+        "needs exactly one of",
+        problems,
     )
     assert (
         "deadlines.yaml: foi.treat_weekend_receipt_as_monday: Extra inputs are not permitted"
@@ -186,13 +195,29 @@ foi:
             "deadlines:\n  urgent: {unit: clock_hour, amount: 1}\n",
             "deadlines.urgent.unit:",
         ),
+        # Risk to life is 24/7: urgent clocks and reminders cannot wait for opening hours.
+        (
+            "deadlines:\n  urgent: {unit: working_hours, amount: 1}\n",
+            "deadlines: urgent must use unit clock_hours (risk to life is answered around the "
+            "clock, not in opening hours)",
+        ),
+        (
+            "reminders:\n  urgent:\n    thresholds:\n      - {id: due_now, elapsed: 1}\n",
+            "reminders: urgent needs out_of_hours: true",
+        ),
+        (
+            "reminders:\n  urgent:\n    out_of_hours: true\n    thresholds:\n"
+            "      - {id: late, after_due: {working_hours: 1}}\n",
+            "reminders: urgent thresholds count clock time (clock_hours or clock_minutes), "
+            "not working time: late",
+        ),
         (
             "calendar:\n  opens: '17:00'\n  closes: '09:00'\n",
             "calendar: closes (09:00) must be after opens (17:00)",
         ),
         (
             "reminders:\n  urgent:\n    thresholds:\n      - {id: soon, before_due: {clock_minutes: 5, working_hours: 1}}\n",
-            "reminders.urgent.thresholds.0.before_due: give exactly one of",
+            "reminders.urgent.threshold 1 (line 4).before_due: give exactly one of",
         ),
         (
             "reminders:\n  urgent:\n    thresholds:\n      - {id: a, elapsed: 0.5}\n      - {id: a, elapsed: 0.9}\n",
@@ -231,9 +256,10 @@ policies:
     )
     assert "officers.alex.slack_user_id: 'alex' does not look like a Slack user ID" in problems
     assert "officers.alex.email: 'alex-at-example' is not an email address" in problems
-    assert (
-        "officers.yaml: policies.foi.levels.0.users: 'u123' does not look like a Slack user ID"
-        in problems
+    assert re.search(
+        r"officers.yaml: policies.foi.level 1 \(line \d+\).users: "
+        "'u123' does not look like a Slack user ID",
+        problems,
     )
 
 
@@ -267,8 +293,8 @@ policies:
     assert (
         "officers.yaml: officers: sam and kim have the same slack_user_id U0EXAMPLE01" in problems
     )
-    assert "officers.yaml: policies.foi: levels 0 need a wait" in problems
-    assert "officers.yaml: policies.loop: levels 0 need a wait" in problems
+    assert "officers.yaml: policies.foi: level 1 needs a wait" in problems
+    assert "officers.yaml: policies.loop: level 1 needs a wait" in problems
 
 
 def test_officer_references_are_checked(config_copy: Path) -> None:
@@ -281,13 +307,59 @@ def test_officer_references_are_checked(config_copy: Path) -> None:
     officers.write_text(text, encoding="utf-8")
     problems = _problems(config_copy)
     joined = "\n".join(problems)
-    assert (
-        "officers.yaml: policies.foi.levels.0.roles: no officer has the role 'foi_leader'" in joined
+    assert re.search(
+        r"officers.yaml: policies.foi.level 1 \(line \d+\).roles: no officer has the role "
+        "'foi_leader'",
+        joined,
     )
-    assert "officers.yaml: intake.3.policy: no policy called 'ripa_officers'" in joined
-    assert (
-        "officers.yaml: intake.2.rules: no classification rule called 'racist-abuse' in rules.yaml"
-        in joined
+    # Triggers are named by their name and line, not by a position counted from 0.
+    assert re.search(
+        r"officers.yaml: trigger 'Surveillance or covert contact to the RIPA officers' "
+        r"\(line \d+\).policy: no policy called 'ripa_officers'",
+        joined,
+    )
+    assert re.search(
+        r"officers.yaml: trigger 'Hate speech to the hate crime reporting route' \(line \d+\)"
+        r".rules: no classification rule called 'racist-abuse' in rules.yaml",
+        joined,
     )
     assert "officers.yaml: deadline_breach.kinds.urgent: no policy called 'emergency'" in joined
     assert len(problems) == 4
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # The urgent policy, as if copied from the FOI one: nobody told until the morning.
+        (
+            "  urgent:\n    any_hour: true\n",
+            "  urgent:\n",
+            "officers.yaml: policies.urgent: urgent posts start this policy (intake trigger "
+            "'Risk to life to the safeguarding lead and duty manager, at any hour', "
+            "deadline_breach.kinds.urgent), so it needs any_hour: true",
+        ),
+        (
+            "        wait: {clock_minutes: 15}\n      - roles: [head_of_comms]\n"
+            "        wait: {clock_minutes: 15}\n",
+            "        wait: {working_hours: 1}\n      - roles: [head_of_comms]\n"
+            "        wait: {clock_minutes: 15}\n",
+            "officers.yaml: policies.urgent: urgent posts start this policy",
+        ),
+        # Without its own line, a missed urgent deadline starts the default policy.
+        (
+            "    urgent: urgent\n",
+            "",
+            "officers.yaml: policies.missed_deadline: urgent posts start this policy "
+            "(deadline_breach.default), so it needs any_hour: true and waits in clock time",
+        ),
+    ],
+)
+def test_a_policy_urgent_posts_start_runs_around_the_clock(
+    config_copy: Path, old: str, new: str, expected: str
+) -> None:
+    officers = config_copy / "officers.yaml"
+    text = officers.read_text(encoding="utf-8")
+    assert old in text
+    officers.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = [p.removeprefix(f"{config_copy}/") for p in _problems(config_copy)]
+    assert len(problems) == 1 and problems[0].startswith(expected), problems

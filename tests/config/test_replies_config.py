@@ -135,7 +135,9 @@ def test_replies_yaml_problems_are_each_named(config_copy: Path) -> None:
         r"replies.yaml: rule 'foi'(?: \(line \d+\))?.when.category.0: Input should be", text
     )
     assert re.search(r"rule 'topic-bins'(?: \(line \d+\))?.when.topic: 'Bins' is not a topic", text)
-    assert re.search(r"rule 'media'(?: \(line \d+\))?.use.0: String should match pattern", text)
+    assert re.search(
+        r"rule 'media' \(line \d+\).use entry 1 \(line \d+\): String should match pattern", text
+    )
     assert re.search(
         r"rule 'crisis-listening'(?: \(line \d+\))?.when.weather: Extra inputs are not permitted",
         text,
@@ -158,7 +160,10 @@ def test_rules_naming_an_unknown_account_are_reported(config_copy: Path) -> None
         "when: {topic: bins, account: [council, police]}",
     )
     text = _problems(config_copy)
-    where = f"rules.{_index('topic-bins')}.when.account"
+    line = 1 + (config_copy / "replies.yaml").read_text(encoding="utf-8").splitlines().index(
+        "  - name: topic-bins"
+    )
+    where = f"rule 'topic-bins' (line {line}).when.account"
     assert f"replies.yaml: {where}: unknown account 'police'" in text
 
 

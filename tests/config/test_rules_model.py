@@ -18,7 +18,7 @@ RULES_YAML = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 
 
 def rules_file(*rules: dict[str, Any], **top: Any) -> dict[str, Any]:
-    return {"default_category": "general", "rules": list(rules), **top}
+    return {"default_category": "unsorted", "rules": list(rules), **top}
 
 
 def rule(**fields: Any) -> dict[str, Any]:
@@ -59,6 +59,14 @@ def test_the_shipped_rules_file_is_valid() -> None:
         (rules_file(rule(accounts=[])), "rules.0.accounts"),
         (rules_file(), "rules"),
         (rules_file(rule(), default_category="misc"), "default_category"),
+        # Filing every post no rule was sure of as chatter would hide risks and requests.
+        (rules_file(rule(), default_category="general"), "must be unsorted"),
+        (rules_file(rule(), default_category="enquiry"), "unsorted:` route in desk.yaml"),
+        # An unsure rule only hints, and a hint of risk or of a statutory request is lost
+        # when the second opinion files the post elsewhere.
+        (rules_file(rule(category="urgent", confident=False)), "urgent rules cannot be"),
+        (rules_file(rule(category="foi", confident=False)), "foi rules cannot be"),
+        (rules_file(rule(category="subject_access", confident=False)), "confident: false"),
     ],
 )
 def test_mistakes_give_a_clear_error(data: dict[str, Any], message: str) -> None:
@@ -85,10 +93,9 @@ def test_a_full_rule_converts_to_core() -> None:
             "regex": [r"\bon\s+fire\b"],
             "unless": [r"\bteam\b"],
         },
-        default_category="enquiry",
     )
     rules, default = RulesFile.model_validate(data).to_core()
-    assert default is Category.ENQUIRY
+    assert default is Category.UNSORTED
     assert rules == [
         Rule(
             name="risk-to-life",
@@ -134,9 +141,9 @@ RESTRICTED = rules_file(
     ("account", "network", "kind", "category"),
     [
         ("fire", Network.FACEBOOK, Kind.DIRECT_MESSAGE, Category.ENQUIRY),
-        ("council", Network.FACEBOOK, Kind.DIRECT_MESSAGE, Category.GENERAL),
-        ("fire", Network.X, Kind.DIRECT_MESSAGE, Category.GENERAL),
-        ("fire", Network.FACEBOOK, Kind.COMMENT, Category.GENERAL),
+        ("council", Network.FACEBOOK, Kind.DIRECT_MESSAGE, Category.UNSORTED),
+        ("fire", Network.X, Kind.DIRECT_MESSAGE, Category.UNSORTED),
+        ("fire", Network.FACEBOOK, Kind.COMMENT, Category.UNSORTED),
     ],
 )
 def test_a_restricted_rule_applies_only_there(

@@ -72,6 +72,11 @@ CASES = [
     # Urgent: risk to life, safeguarding, threats.
     ("council", "I can't cope any more, I just want to end it all. Nobody would notice", U),
     ("council", "Feeling suicidal and your helpline isn't answering", U),
+    # A farewell note, even after thanks or "my ... letters" (which asks for records).
+    ("council", "I have my goodbye letter ready. Thanks for the eviction notice.", U),
+    ("council", "Thanks for everything. I've put my goodbye note on the kitchen table.", U),
+    ("council", "I have written my goodbye letters tonight. Thank you council for nothing.", U),
+    ("council", "Cheers for nothing. Pills are counted out, I'm done.", U),
     ("council", "Kids at number 4 are left home alone every night, they're only 6 and 8", U),
     ("council", "If you close our library I know where you live councillor", U),
     ("council", "There's a man collapsed outside the town hall, he's not breathing", U),
@@ -345,6 +350,99 @@ CASES = [
     ("council", "Here's the full article from the Echo since it's behind a paywall", MOD),
     # Chat.
     ("council", "Haha my nan is in the background of this photo 😂", GEN),
+    # Risk to life written plainly, without the words the rules started from (issue: triage
+    # that generalises). Concepts, not phrases copied from the corpora.
+    ("council", "I won't be around much longer anyway so it doesn't matter", U),
+    ("council", "Everyone would be better off, nobody would even notice I'd gone", U),
+    ("council", "I've left instructions with my brother about my affairs. Take care all", U),
+    ("council", "I've got all my tablets lined up on the kitchen table", U),
+    ("council", "Tell the housing officer she wants to watch her back when she leaves work", U),
+    ("council", "I know where you park, Cllr Dawes. Think on.", U),
+    ("council", "Keep closing our centres and someone will get hurt. Consider it a warning.", U),
+    ("council", "Someone's bringing a blade into the academy tomorrow, it's all over snapchat", U),
+    ("council", "My partner takes my bank card and says he'll make sure I regret it if I tell", U),
+    ("council", "He's banging on the door again and I'm hiding in the bathroom with the baby", U),
+    ("council", "A girl about 13 keeps getting into a car with a much older man after school", U),
+    ("council", "Grandad's carers haven't come since yesterday and he's bed bound", U),
+    ("council", "Traffic lights at the crossroads have failed, both sides are on green", U),
+    ("council", "Scaffolding on the bank is swaying and bits are falling onto the bus queue", U),
+    ("council", "A tree has come down across the lane, someone's going to go straight into it", U),
+    ("council", "Smells proper like gas outside the school gates", U),
+    ("council", "The car engine has been running in the garage with the door shut for hours", U),
+    ("council", "The man next door punched her and she's bleeding, I can hear the kids", U),
+    ("council", "My son hasn't been home since Friday and he's only 15", U),
+    ("council", "Water coming under the door now and my dad can't get up the stairs", U),
+    ("fire", "Barn at Manor Farm fully alight, the horses are still in the next stable", U),
+    ("fire", "Field fire next to the houses on Mill Lane, the wind is taking it our way", U),
+    ("fire", "HOUSE FIRE ON ASH GROVE, the family might still be in there", U),
+    ("fire", "My tumble dryer is smoking and the plug is melting", U),
+    ("fire", "Gas bottles in the shed and the fire has reached the fence", U),
+    ("fire", "Bales on the trailer are on fire and smoke's right across the road", U),
+    ("fire", "Dog walker says someone's been swept out past the harbour wall", U),
+    ("fire", "Our CO alarm is going off and the kids have been sick and are really sleepy", U),
+    ("council", "Man collapsed in the precinct, we've rung 999 and they're saying 40 minutes", U),
+    ("council", "A lad's sat on the wall of the bridge with his legs over, won't come off", U),
+    # The same words, harmless or over: not urgent (see also NOT_URGENT).
+    ("council", "Can you share the grass cutting records for Church Lane for 2025?", FOI),
+    ("council", "Please publish the breakdown of what the festival cost", FOI),
+    ("council", "I'd like the library visitor figures per month for the past 3 years", FOI),
+    ("council", "Which supplier runs the parking app and what is the contract value?", FOI),
+    # Own records, however they are named.
+    ("council", "Can I have a copy of my own statement from the disciplinary investigation?", SAR),
+    ("council", "My late mother was at Oak Lodge. How do I get her notes? I'm next of kin", SAR),
+    ("council", "I want copies of the emails about my son's transport that mention him", SAR),
+    ("council", "I'd like the recording of that call to your contact centre please", SAR),
+    ("council", "You say you have a camera picture of my car in the bus lane. Send it to me", SAR),
+    ("fire", "Your report says I was drunk, I want to see it, that's not true", SAR),
+    # The press, by the work they do.
+    (
+        "council",
+        "Morning, Kelsby Today here. Is the school closing? Parents are messaging us",
+        MEDIA,
+    ),
+    ("council", "Overnight desk: are the roads shut at Fenwold after the crash?", MEDIA),
+    (
+        "fire",
+        "We're on air at 7, could someone from the service come on the breakfast show?",
+        MEDIA,
+    ),
+    ("council", "Could we reprint your photos in the parish newsletter's spring issue?", MEDIA),
+    (
+        "council",
+        "I'm a reporter but this is a personal complaint, not for the paper: my bins",
+        COMP,
+    ),
+    # Deletion reasons, however they are spelt.
+    ("council", "Cllr Platt is a senile old fool", MOD),
+    ("fire", "that firefighter in the photo is a proper f***ing melt", MOD),
+    ("council", "The warden on Fore Street is a fat lazy pr*ck", MOD),
+    ("council", "Learn English or get out. Filthy p*kis everywhere", MOD),
+    (
+        "council",
+        "Round them all up and ship them back, them lot off the boats breed like rats",
+        MOD,
+    ),
+    ("council", "The manager at the day centre is stealing from the residents", MOD),
+    ("council", "It was Gary and Tina Moss at 12 Elm Row who dumped it, fine them", MOD),
+    ("council", "Blue badges for sale, real ones, £150, PM me", MOD),
+    (
+        "fire",
+        "You've been selected to win a free iPhone! Claim now at freephone-uk.shop/claim",
+        MOD,
+    ),
+    ("council", "SHARE SHARE SHARE before they delete it", MOD),
+    # A complaint: a service let the person down and they want it put right.
+    ("council", "You changed my collection day with no letter, please sort it out", COMP),
+    (
+        "council",
+        "Your contractor left tar on my car three weeks ago and I've heard nothing. I'd like it repaired",
+        COMP,
+    ),
+    (
+        "fire",
+        "Your crew drove across my lawn and cracked the kerb, who is going to put this right?",
+        COMP,
+    ),
     # Nothing sure: a person decides.
     ("council", "Our carers are being hit hard by the cost of living", UNSORTED),
     ("council", "anyone know if Brackford Town are at home Saturday?", UNSORTED),
@@ -358,6 +456,16 @@ NOT_URGENT = [
     ("council", "There were 200 people inside the hall for the consultation"),
     ("fire", "Been waiting for my home fire safety visit for 4 months now, unacceptable"),
     ("fire", "Do you change smoke alarm batteries? My nan can't get up a ladder at her age"),
+    # Over and done with, or not a danger at all.
+    ("fire", "When my car caught fire last month one of your crew filmed it, can I have a copy?"),
+    ("fire", "Our neighbour's chip pan caught fire last week, you were brilliant"),
+    ("fire", "Doing a school project on fire safety, how many call outs on bonfire night?"),
+    ("council", "My dad is not in danger but who do we talk to about help at home?"),
+    ("council", "The gate was left hanging off after your visit, please repair it"),
+    ("council", "My bin was missed again, ring me on 07700 900123"),
+    ("fire", "I rang 999 when the shed was on fire and was kept on hold for ages"),
+    ("council", "The bat survey will delay the works, going to axe the library anyway"),
+    ("council", "I'd like the parking fine overturned, the sign was covered"),
 ]
 
 
@@ -407,6 +515,27 @@ RULE_CASES = [
     ("council", "Can I get a home fire safety visit for my dad?", "question-for-help"),
     ("council", "Do you know when the bins are being collected", "service-enquiry"),
     ("council", "Nice one", "default"),
+    ("fire", "Lovely", "praise-words"),
+    ("council", "I won't be around much longer anyway", "suicide-or-self-harm-in-other-words"),
+    ("council", "A girl about 13 goes off with much older men", "child-being-exploited"),
+    (
+        "council",
+        "Her carers haven't come and she's bed bound",
+        "dependent-person-left-without-care",
+    ),
+    ("council", "Both sides are on green at the crossroads", "danger-in-a-public-place"),
+    ("council", "It stinks of gas on Mill Road", "smell-of-gas"),
+    ("council", "Engine running in the garage with the door shut", "fumes-in-an-enclosed-space"),
+    ("council", "He punched me", "person-being-hurt"),
+    ("council", "Man down, we've rung 999 and they're busy", "emergency-services-called"),
+    ("council", "The bridge could come down any minute", "danger-now"),
+    ("council", "Please send me my whole housing file", "my-records-request"),
+    ("council", "I want the minutes that relate to me", "records-about-me"),
+    (
+        "council",
+        "Can you share the mowing records for Church Lane?",
+        "recorded-information-request",
+    ),
 ]
 
 

@@ -76,6 +76,18 @@ def test_nothing_to_flag_is_a_polite_error() -> None:
 
 
 @pytest.mark.parametrize(
+    "argument",
+    ["http://[oops the bins were missed", "<https://[::1|a link> hello", "https://x\uff0fy.com/a"],
+)
+def test_a_link_that_cannot_be_read_is_a_polite_error(argument: str) -> None:
+    # urllib refuses these (a broken IPv6 address, a full-width slash in the host): a
+    # ValueError reached the listener before.
+    with pytest.raises(FlagRequestError, match="cannot read the link"):
+        request = parse_flag(argument, accounts=ACCOUNTS, default_account="council")
+        post_from_flag(request, flagged_by="U1", now=NOW)
+
+
+@pytest.mark.parametrize(
     ("attempts", "retry_after", "expected"),
     [(1, None, 2.0), (2, None, 4.0), (3, None, 8.0), (20, None, 300.0), (1, 30, 30.0), (5, 0, 0.0)],
 )

@@ -376,6 +376,25 @@ def _book(tmp_path: Path, templates: dict[str, str]) -> ReplyBook:
         ("{% set x = [] %}{{ x.append(1) }}", "sandbox"),
         ("{{ 'x' * 100000000 }}", "sandbox: repetition too large"),
         ("{{ 10 ** 100000 }}", "sandbox: exponent"),
+        # Padding, joining and replacing that would build a text longer than any reply are
+        # refused before the text is built (with 10 ** 9 the same would take gigabytes).
+        ("{{ 'x'|center(1000000) }}", "sandbox: text of 1,000,000 characters"),
+        ("{{ 'x'.rjust(1000000) }}", "sandbox: text of 1,000,000 characters"),
+        ("{{ 'a\nb'|indent(1000000, true) }}", "sandbox: text of 2,000,003 characters"),
+        ("{{ ('x' * 1000)|replace('x', 'y' * 1000) }}", "sandbox: text of 1,001,000"),
+        ("{{ ('x' * 1000).replace('x', 'y' * 1000) }}", "sandbox: text of 1,001,000"),
+        ("{{ range(2000)|join('y' * 1000) }}", "sandbox: text of 2,005,890 characters"),
+        ("{{ ('y' * 1000).join(['a'] * 2000) }}", "sandbox: text of 2,001,000 characters"),
+        ("{{ '%1000000s' % 'x' }}", "sandbox: text of 1,000,000 characters"),
+        ("{{ '%*s' % (1000000, 'x') }}", "sandbox: a width or precision taken from a value"),
+        ("{{ '%.1000000f'|format(1) }}", "sandbox: text of 1,000,000 characters"),
+        ("{{ '{:>1000000}'.format('x') }}", "sandbox: text of 1,000,000 characters"),
+        ("{{ '{:>{w}}'.format('x', w=9) }}", "sandbox: a width or precision taken from a value"),
+        # A loop is stopped as soon as its text is longer than any reply.
+        (
+            "{% for i in range(200) %}{{ 'x' * 1000 }}{% endfor %}{{ 1 / 0 }}",
+            "renders to more than 100,000 characters",
+        ),
         ("{{ nobody }}", "undefined: 'nobody' is undefined"),
         ("{{ contacts.fax }}", "undefined: contacts.fax is not configured"),
         ("{{ links.bins }}", "undefined: links.bins is not configured"),

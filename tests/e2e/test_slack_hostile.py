@@ -65,6 +65,9 @@ def test_unsigned_bodies_are_401_and_never_logged(
         ("-5", "missing or non-numeric X-Slack-Request-Timestamp"),
         (str(int(time.time()) - 600), "stale X-Slack-Request-Timestamp"),
         (str(int(time.time()) + 600), "stale X-Slack-Request-Timestamp"),
+        # More digits than Python turns into a number (4,300): a 500 before it was checked.
+        ("1" * 5000, "missing or non-numeric X-Slack-Request-Timestamp"),
+        ("0" * 4990 + str(int(time.time())), "missing or non-numeric X-Slack-Request-Timestamp"),
     ],
 )
 def test_a_bad_timestamp_is_401_even_when_signed_with_it(

@@ -58,7 +58,7 @@ def test_an_foi_request_never_joins_a_theme(bot: BotUnderTest, fake_slack) -> No
             "Please provide a breakdown by department."
         )
         bot.intake(intake_post(f"f{n}", text=text))
-    bot.intake(intake_post("e1", text="Why does the council spend so much on agency staff?"))
+    bot.intake(intake_post("e1", text="Agency staff again?! What a waste of our council tax."))
     all_shown(bot)
     foi = parents(fake_slack, FOI)
     assert len(foi) == 3  # each request is a case of its own

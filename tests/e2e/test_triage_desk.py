@@ -20,11 +20,34 @@ def test_unknown_subcommand_is_shown_as_typed(bot: BotUnderTest) -> None:
     assert "&amp;lt;" not in text
 
 
+class _Unsure:
+    """A second opinion that is not sure enough to choose for an unsorted post."""
+
+    def opinion(self, post: Post) -> Opinion:
+        return Opinion(Category.GENERAL, 0.3)
+
+
+class _SureItIsAComplaint:
+    def opinion(self, post: Post) -> Opinion:
+        return Opinion(Category.COMPLAINT, 0.82)
+
+
 def test_a_post_no_rule_is_sure_of_waits_for_a_human(bot: BotUnderTest, fake_slack) -> None:
+    bot.runtime.services.desk.second_opinion = _Unsure()
     bot.intake(intake_post("u1", text="Our carers are being hit hard by the cost of living"))
     wait_until(lambda: fake_slack.messages("#comms-enquiries"), what="the unsorted post")
     [shown] = _shown(fake_slack, "#comms-enquiries")
     assert "Needs a human" in shown and "default: no rule matched" in shown
+
+
+def test_the_second_opinion_files_a_post_no_rule_was_sure_of_and_says_so(
+    bot: BotUnderTest, fake_slack
+) -> None:
+    bot.runtime.services.desk.second_opinion = _SureItIsAComplaint()
+    bot.intake(intake_post("u2", text="Our carers are being hit hard by the cost of living"))
+    wait_until(lambda: fake_slack.messages("#customer-complaints"), what="the chosen post")
+    [shown] = _shown(fake_slack, "#customer-complaints")
+    assert "second opinion: complaint (82% sure) — no rule was sure" in shown
 
 
 def test_urgent_posts_also_reach_the_duty_channel_when_theirs_is_9_to_5(

@@ -585,3 +585,38 @@ def test_the_per_channel_rate_limit_answers_429_with_retry_after(
     fake.limit_per_channel(None)
     client.chat_postMessage(channel="C0FOI", text="two")
     assert [m["text"] for m in fake.messages("C0FOI")] == ["one", "two"]
+
+
+def test_auth_test_says_which_scopes_the_token_has(client: WebClient) -> None:
+    from bot.fakeslack.server import DEFAULT_SCOPES
+
+    scopes = {k.lower(): v for k, v in client.auth_test().headers.items()}["x-oauth-scopes"]
+    assert scopes.split(",") == list(DEFAULT_SCOPES)
+
+
+def test_a_private_channel_is_hidden_from_a_bot_that_is_not_in_it() -> None:
+    with FakeSlack(
+        bot_token=TOKEN,
+        private_channels={"sar": "G0SAR0001", "legal": "G0LEGAL01"},
+        not_member=["#sar"],
+        auto_create_channels=True,
+    ) as fake:
+        client = WebClient(base_url=fake.url, token=TOKEN, retry_handlers=[])
+        assert client.chat_postMessage(channel="#legal", text="hi")["channel"] == "G0LEGAL01"
+        refused = slack_error(lambda: client.chat_postMessage(channel="#sar", text="hi"))
+        assert refused.response["error"] == "channel_not_found"
+        assert (
+            slack_error(lambda: client.conversations_info(channel="G0SAR0001")).response["error"]
+            == "channel_not_found"
+        )
+        info = client.conversations_info(channel="G0LEGAL01")["channel"]
+        assert info["is_private"] and info["is_member"]
+        assert fake.messages("#sar") == []
+
+
+def test_only_the_users_given_exist_when_a_list_is_given() -> None:
+    with FakeSlack(bot_token=TOKEN, users=["U0KNOWN01"]) as fake:
+        client = WebClient(base_url=fake.url, token=TOKEN, retry_handlers=[])
+        assert client.users_info(user="U0KNOWN01")["user"]["id"] == "U0KNOWN01"
+        missing = slack_error(lambda: client.users_info(user="U0OTHER01"))
+        assert missing.response["error"] == "user_not_found"

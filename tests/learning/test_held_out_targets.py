@@ -1,33 +1,45 @@
-"""The issue's targets that the held-out corpus meets, scored as `evaluate --summary` does.
+"""The issue's targets that each held-out corpus meets, scored as `evaluate --summary` does.
 
-Only the targets that are met are asserted; the rest (urgent recall, accuracy) are reported
-in the README as missed. Nothing here reads post texts or misses.
+Two corpora by two writers who never saw the rules (bot/corpus/heldout.jsonl, 402 posts, and
+heldout2.jsonl, 543). Triage runs with the rules and the second opinion shipped in the
+package (trained on the development corpora only). Only targets that are met are asserted;
+the README reports every figure, met or not. Nothing here reads post texts or misses.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from bot.config import load_config
-from bot.evaluate import evaluate_stream
-from bot.learning.train import read_corpus, shipped_corpus, train
+from bot.evaluate import TARGETS, evaluate_stream
+from bot.learning.model import load_model, shipped_model_path
+from bot.learning.train import shipped_corpus
 from tests.conftest import CONFIG_DIR
 
+# The targets each corpus meets with the rules and the shipped second opinion.
+MET = {
+    "heldout.jsonl": ["urgent_recall", "subject_access_recall", "foi_recall", "accuracy"],
+    "heldout2.jsonl": ["urgent_recall", "subject_access_recall", "foi_recall"],
+}
 
-def test_held_out_targets_that_are_met() -> None:
+
+def summary(name: str, *, with_model: bool) -> dict[str, Any]:
     config = load_config(CONFIG_DIR)
-    model = train(
-        list(read_corpus(shipped_corpus("dev.jsonl"))),
-        now=datetime(2026, 11, 30, tzinfo=UTC),
-        sources={},
-    )
-    with shipped_corpus("heldout.jsonl").open("rb") as source:
-        rules = evaluate_stream(config, source, keep_misses=0, texts=False).summary()
-    with shipped_corpus("heldout.jsonl").open("rb") as source:
-        both = evaluate_stream(
+    model = load_model(shipped_model_path()) if with_model else None
+    with shipped_corpus(name).open("rb") as source:
+        return evaluate_stream(
             config, source, second_opinion=model, keep_misses=0, texts=False
         ).summary()
-    assert rules["figures"]["opinion_or_criticism_to_moderation"] == 0
+
+
+@pytest.mark.parametrize("name", sorted(MET))
+def test_held_out_targets_that_are_met(name: str) -> None:
+    both = summary(name, with_model=True)
+    assert both["worst_misses"] == []
+    for target in MET[name]:
+        assert both["figures"][target] >= TARGETS[target], target
+    # No opinion or criticism is sent to moderation, with or without the model.
     assert both["figures"]["opinion_or_criticism_to_moderation"] == 0
-    assert both["figures"]["subject_access_recall"] >= 0.9
-    assert both["figures"]["foi_recall"] >= 0.9
+    assert summary(name, with_model=False)["figures"]["opinion_or_criticism_to_moderation"] == 0

@@ -78,6 +78,8 @@ def test_stalled_connections_do_not_starve_slack_or_intake(
             b"Transfer-Encoding: chunked\r\nContent-Length: {n}\r\n", id="chunked and length"
         ),
         pytest.param(b"Content-Length: +{n}\r\n", id="signed length"),
+        # More digits than Python reads: the connection was dropped with an error logged.
+        pytest.param(b"Content-Length: " + b"0" * 5000 + b"{n}\r\n", id="5,000-digit length"),
     ],
 )
 def test_ambiguous_body_framing_is_refused(bot: BotUnderTest, framing: bytes) -> None:
