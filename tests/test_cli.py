@@ -171,11 +171,11 @@ def test_check_config_warns_about_files_it_does_not_read(tmp_path: Path, capsys)
 def test_demo_away_from_a_checkout_uses_the_installed_example(tmp_path: Path, monkeypatch) -> None:
     import argparse
 
-    from bot import cli, runtime
+    from bot import cli, settings
 
     share = tmp_path / "share"
     (share / "config").mkdir(parents=True)
-    monkeypatch.setattr(runtime, "SHARE_DIR", share)
+    monkeypatch.setattr(settings, "SHARE_DIR", share)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COMMSBOT_CONFIG_DIR", raising=False)
     args = argparse.Namespace(config_dir=None)
