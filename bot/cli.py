@@ -21,7 +21,7 @@ def _config_dir(args: argparse.Namespace) -> Path:
 
 def _demo_config_dir(args: argparse.Namespace) -> Path:
     """The config to demo with: the one asked for, else ./config, else the shipped example."""
-    from bot.runtime import SHARE_DIR
+    from bot.settings import SHARE_DIR
 
     chosen = _config_dir(args)
     explicit = args.config_dir or os.environ.get("COMMSBOT_CONFIG_DIR")

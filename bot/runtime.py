@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,19 +22,20 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import load_config
+from bot.config import DeskConfig, load_config
 from bot.config.sources_model import SourcesFile
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.logs import redact_too
 from bot.scheduling.scheduler import Scheduler
 from bot.services import Services, utcnow
-from bot.settings import Settings, SettingsError
+from bot.settings import SHARE_DIR, Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.messages import TEMPLATES
-from bot.slack.outbox import OutboxWorker
+from bot.slack.outbox import OutboxWorker, Pacing
+from bot.slack.theme_messages import Presentation, ThemeMessages
 from bot.sources.credentials import SourceSecrets, off_warnings, source_secrets
 from bot.storage import Store
 from bot.web.server import HttpServer
@@ -40,8 +44,6 @@ from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
 logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-# Where a non-editable install puts the templates and the example configuration.
-SHARE_DIR = Path(sys.prefix) / "share" / "commsbot"
 
 
 class StartupError(Exception):
@@ -145,7 +147,7 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    store = Store(settings.data_dir)
+    store = Store(settings.data_dir, themes=config.themes)
     try:
         secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
@@ -158,17 +160,14 @@ def build_runtime(
             client=outbox_client(
                 token=settings.bot_token, base_url=settings.api_url, timeout=outbox_send_timeout
             ),
-            backoff_initial=config.desk.outbox.backoff_initial_seconds,
-            backoff_max=config.desk.outbox.backoff_max_seconds,
+            messages=ThemeMessages(renderer, Presentation.of(config)),
+            pacing=pacing_of(config),
             clock=clock,
             idle_seconds=outbox_idle_seconds,
         )
-        desk = Desk(config=config, store=store, renderer=renderer, on_queued=outbox.wake)
-        if store.outbox_rebuild_needed:
-            queued = desk.rebuild_outbox(now=clock())
-            logger.warning("queued %d message(s) again for posts never delivered", queued)
-        outbox.on_dead = lambda item, error: desk.report_undeliverable(
-            channel=item.channel, post_key=item.post_key, error=error, now=clock()
+        desk = Desk(config=config, store=store, on_queued=outbox.wake)
+        outbox.on_dead = lambda channel, what, error: desk.report_undeliverable(
+            channel=channel, what=what, error=error, now=clock()
         )
         services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
         listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
@@ -194,6 +193,9 @@ def build_runtime(
                 outbox_running=lambda: outbox.running,
                 scheduler_running=lambda: scheduler.running,
                 delivery_problem=outbox.problem,
+                delivery_stopped=outbox.stopped_by_storage,
+                slack_unreachable_seconds=outbox.unreachable_seconds,
+                unhealthy_after_seconds=config.desk.outbox.unhealthy_after_seconds,
             ),
             slack_handler=slack_handler,
             slack_signing_secret=settings.signing_secret,
@@ -217,6 +219,20 @@ def build_runtime(
         http=http,
         listeners=listeners,
         socket_mode=socket_mode,
+    )
+
+
+def pacing_of(config: DeskConfig) -> Pacing:
+    """How the outbox paces and retries Slack, from desk.yaml `outbox`."""
+    outbox = config.desk.outbox
+    return Pacing(
+        backoff_initial=outbox.backoff_initial_seconds,
+        backoff_max=outbox.backoff_max_seconds,
+        pace_seconds=outbox.pace_seconds,
+        busy_posts_per_second=outbox.busy_posts_per_second,
+        busy_calls_per_post=outbox.busy_calls_per_post,
+        urgent_max_wait_seconds=outbox.urgent_max_wait_seconds,
+        busy_update_seconds=outbox.busy_update_seconds,
     )
 
 
@@ -251,8 +267,30 @@ def _verify_token(client: WebClient, authorizer: BotTokenAuthorizer) -> None:
         logger.warning("Slack is unreachable (%s); posts will wait in the outbox", exc)
 
 
+# glibc's mallopt parameter for the number of memory arenas.
+_M_ARENA_MAX = -8
+
+
+def limit_memory_arenas(arenas: int = 2) -> bool:
+    """Ask glibc's malloc for at most `arenas` memory arenas (False where it is not glibc).
+
+    Each request thread would otherwise get an arena of its own and keep in it the memory of
+    the largest intake batch it ever handled: with 8 threads, tens of megabytes that are
+    never used again. Called before any thread starts. MALLOC_ARENA_MAX in the environment
+    says the same and wins.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, for one, has no arenas to limit)
+
+
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    limit_memory_arenas()
     runtime = build_runtime(settings)
     stop = threading.Event()
 

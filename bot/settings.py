@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+# Where a non-editable install puts the templates, the example configuration and the manifest.
+SHARE_DIR = Path(sys.prefix) / "share" / "commsbot"
 
 DEFAULT_PORT = 3000
 # Every interface, as container platforms need; behind a reverse proxy on the same machine,

@@ -1,16 +1,21 @@
 """`commsbot triage`: a dry run of classification and routing over a file of posts.
 
 Input is streamed: one post is read, triaged and printed at a time, so memory stays flat
-however long the file (NDJSON line by line, a JSON array element by element).
+however long the file (NDJSON line by line, a JSON array element by element). With
+`--format jsonl` each post also gets the reference of its theme, grouped in `posted_at`
+order: the triaged posts go to a temporary file, are placed in that order, and are then
+printed in input order, so memory holds only a few numbers per post.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from rich.console import Console
@@ -18,7 +23,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.config import DeskConfig
 from bot.core.opinion import SecondOpinion
+from bot.core.posts import Author, Kind, Network, Post
 from bot.core.routing import Triage, triage
+from bot.core.themes import GroupingRun, ThemeSettings
 from bot.intake import BodyError, FieldError, Item, validate_item
 
 # Show a progress bar for inputs from this many bytes on (and only when stderr is a terminal).
@@ -269,6 +276,61 @@ def _table_line(cells: list[str], flags: str, rule: str) -> str:
     return " ".join([*parts, _cell(flags, _FLAGS_WIDTH), rule]).rstrip()
 
 
+def _post_data(post: Post) -> dict[str, Any]:
+    """What grouping needs of a post, as plain data for the temporary file."""
+    return {
+        "id": post.id,
+        "network": post.network.value,
+        "account": post.account,
+        "author": post.author.handle,
+        "text": post.text,
+        "posted_at": post.posted_at.isoformat(),
+        "kind": post.kind.value,
+    }
+
+
+def _post_back(data: dict[str, Any]) -> Post:
+    return Post(
+        id=data["id"],
+        network=Network(data["network"]),
+        account=data["account"],
+        author=Author(handle=data["author"]),
+        text=data["text"],
+        posted_at=datetime.fromisoformat(data["posted_at"]),
+        kind=Kind(data["kind"]),
+    )
+
+
+class _Grouped:
+    """Triaged posts waiting for their theme: kept in a temporary file, not in memory."""
+
+    def __init__(self, spill: IO[str]) -> None:
+        self._file = spill
+        self._order: list[tuple[float, int, int]] = []  # (posted_at, number, offset)
+
+    def add(self, row: TriageRow, data: dict[str, Any]) -> None:
+        assert row.result is not None
+        post = row.result.post
+        offset = self._file.tell()
+        line = {"out": data, "post": _post_data(post), "category": data["category"]}
+        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._order.append((post.posted_at.timestamp(), len(self._order), offset))
+
+    def print_all(self, settings: ThemeSettings, out: IO[str]) -> None:
+        """Place every post in `posted_at` order, then print them in input order."""
+        refs = [""] * len(self._order)
+        run = GroupingRun(settings)
+        for _, number, offset in sorted(self._order):
+            self._file.seek(offset)
+            line = json.loads(self._file.readline())
+            refs[number] = run.place(_post_back(line["post"]), line["category"]).ref
+        self._file.seek(0)
+        for number, raw in enumerate(self._file):
+            data = json.loads(raw)["out"]
+            data["theme"] = refs[number]
+            print(json.dumps(data, ensure_ascii=False), file=out)
+
+
 def triage_command(
     config: DeskConfig,
     source: IO[bytes],
@@ -280,6 +342,32 @@ def triage_command(
     total_bytes: int | None = None,
 ) -> int:
     """Run the dry run and print it as it goes; exit status 1 if any post was invalid."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
+        grouped = _Grouped(spill) if output_format == "jsonl" else None
+        status = _triage_into(
+            config,
+            source,
+            output_format=output_format,
+            out=out,
+            err=err,
+            grouped=grouped,
+            second_opinion=second_opinion,
+            total_bytes=total_bytes,
+        )
+    return status
+
+
+def _triage_into(
+    config: DeskConfig,
+    source: IO[bytes],
+    *,
+    output_format: str,
+    out: IO[str],
+    err: IO[str],
+    grouped: _Grouped | None,
+    second_opinion: SecondOpinion | None,
+    total_bytes: int | None,
+) -> int:
     stderr_console = Console(file=err)
     invalid = 0
     counts: Counter[str] = Counter()
@@ -301,8 +389,8 @@ def triage_command(
                 continue
             data = row.as_json()
             counts[data["category"]] += 1
-            if output_format == "jsonl":
-                print(json.dumps(data, ensure_ascii=False), file=out)
+            if grouped is not None:
+                grouped.add(row, data)
                 continue
             if not header:
                 titles = [title for title, _ in _COLUMNS]
@@ -314,6 +402,8 @@ def triage_command(
     except BodyError as exc:
         print(f"error: {exc}", file=err)
         return 1
+    if grouped is not None:
+        grouped.print_all(config.themes, out)
     if output_format == "table":
         summary = ", ".join(f"{category}: {n}" for category, n in counts.most_common())
         print(f"Triaged {counts.total()} post(s). By category: {summary or 'nothing'}", file=out)

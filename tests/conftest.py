@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,11 @@ def http_get(url: str) -> Answer:
     return _http(urllib.request.Request(url, method="GET"))
 
 
+def recently() -> str:
+    """A posting time a few minutes ago: posts of a theme join it only while it is open."""
+    return (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+
+
 def intake_post(
     post_id: str = "1001",
     *,
@@ -74,7 +79,7 @@ def intake_post(
         "author": {"handle": "@resident_one", "name": "A Resident", "followers": 120},
         "text": text,
         "url": f"https://x.com/resident_one/status/{post_id}",
-        "posted_at": "2026-11-20T09:14:00+00:00",
+        "posted_at": recently(),
         "kind": "post",
     } | extra
 
@@ -154,6 +159,10 @@ def config_dir(tmp_path: Path) -> Path:
     desk = (target / "desk.yaml").read_text(encoding="utf-8")
     desk = desk.replace("backoff_initial_seconds: 2", "backoff_initial_seconds: 0.1")
     desk = desk.replace("backoff_max_seconds: 300", "backoff_max_seconds: 0.5")
+    # Pace channels lightly and never count one as busy: tests post bursts and want them
+    # shown at once (pacing and allowances have tests of their own, on a controlled clock).
+    desk = desk.replace("pace_seconds: 1.1", "pace_seconds: 0.02")
+    desk = desk.replace("busy_posts_per_second: 0.5", "busy_posts_per_second: 1000")
     (target / "desk.yaml").write_text(desk, encoding="utf-8")
     return target
 

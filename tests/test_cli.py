@@ -57,9 +57,29 @@ def test_triage_jsonl_reports_each_post_and_bad_lines(tmp_path: Path, capsys) ->
         ("1", "foi", "#info-governance-foi"),
         ("3", "urgent", "#fire-control-urgent"),
     ]
-    assert all({"theme", "flags", "rule"} <= r.keys() and r["theme"] is None for r in rows)
+    assert all({"theme", "flags", "rule"} <= r.keys() for r in rows)
+    assert [r["theme"] for r in rows] == ["T-0001", "T-0002"]  # a case each
     assert "line 2: not valid JSON" in err
     assert "line 4: posted_at:" in err
+
+
+def test_triage_jsonl_gives_posts_of_one_theme_one_reference(tmp_path: Path, capsys) -> None:
+    """Grouped in posted_at order, printed in the file's order."""
+    texts = [
+        ("b3", "2026-11-20T10:30:00+00:00", "Elm Road bins still not collected, third week"),
+        ("f1", "2026-11-20T09:00:00+00:00", "How much did the council spend on taxis in 2024?"),
+        ("b1", "2026-11-20T09:10:00+00:00", "The bins on Elm Road have not been collected"),
+        ("l1", "2026-11-20T09:20:00+00:00", "When does the library in Hadleigh open on Sunday?"),
+        ("b2", "2026-11-20T09:40:00+00:00", "Bins on Elm Road not collected again this week"),
+    ]
+    lines = [json.dumps(intake_post(i, text=t, posted_at=at)) for i, at, t in texts]
+    path = _posts_file(tmp_path, lines)
+    assert main(["--config-dir", str(CONFIG_DIR), "triage", "--format", "jsonl", str(path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    themes = {r["id"]: r["theme"] for r in rows}
+    assert [r["id"] for r in rows] == ["b3", "f1", "b1", "l1", "b2"]
+    assert themes["b1"] == themes["b2"] == themes["b3"] == "T-0002"  # numbered by first post
+    assert themes["f1"] == "T-0001" and themes["l1"] == "T-0003"
 
 
 def test_triage_table_from_stdin(monkeypatch, capsys) -> None:
@@ -79,7 +99,9 @@ def test_demo_shows_every_channel_and_exits_zero(capsys) -> None:
     assert main(["--config-dir", str(CONFIG_DIR), "demo"]) == 0
     out = capsys.readouterr().out
     assert "#info-governance-foi" in out and "#fire-control-urgent" in out
-    assert "20 of 20 messages delivered" in out
+    assert "24 of 24 posts shown in Slack" in out
+    # Related posts are one theme, its thread listing them.
+    assert "3 posts in this channel" in out and "↳ :inbox_tray: 3 new posts in" in out
 
 
 def test_serve_names_missing_settings_without_starting(tmp_path: Path) -> None:
@@ -149,11 +171,11 @@ def test_check_config_warns_about_files_it_does_not_read(tmp_path: Path, capsys)
 def test_demo_away_from_a_checkout_uses_the_installed_example(tmp_path: Path, monkeypatch) -> None:
     import argparse
 
-    from bot import cli, runtime
+    from bot import cli, settings
 
     share = tmp_path / "share"
     (share / "config").mkdir(parents=True)
-    monkeypatch.setattr(runtime, "SHARE_DIR", share)
+    monkeypatch.setattr(settings, "SHARE_DIR", share)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COMMSBOT_CONFIG_DIR", raising=False)
     args = argparse.Namespace(config_dir=None)

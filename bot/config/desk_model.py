@@ -169,12 +169,26 @@ class IntakeModel(BaseModel):
 
 
 class OutboxModel(BaseModel):
-    """How the outbox retries Slack."""
+    """How the outbox paces and retries Slack."""
 
     model_config = ConfigDict(extra="forbid")
 
     backoff_initial_seconds: float = Field(default=2.0, gt=0, le=600)
     backoff_max_seconds: float = Field(default=300.0, gt=0, le=3600)
+    # At most one Slack call per channel this often: Slack takes about one a second.
+    pace_seconds: float = Field(default=1.1, ge=0, le=60)
+    # A channel getting more posts a second than this (smoothed over about 10 s) is busy:
+    # its views are refreshed on an allowance of Slack calls per post instead of at once.
+    busy_posts_per_second: float = Field(default=0.5, gt=0, le=1000)
+    busy_calls_per_post: float = Field(default=0.06, gt=0, le=10)
+    # In a busy channel an urgent theme's view waits at most this long for its allowance.
+    urgent_max_wait_seconds: float = Field(default=8.0, ge=0, le=600)
+    # In a busy channel a parent message is updated at most this often (new posts still
+    # go to its thread as they come).
+    busy_update_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # /healthz is unhealthy once a change has waited this long to reach Slack, or Slack has
+    # been unreachable this long.
+    unhealthy_after_seconds: float = Field(default=300.0, gt=0, le=86400)
 
 
 class ReplyLengthModel(BaseModel):

@@ -27,6 +27,9 @@ from bot.config.yaml_hints import (
     unquoted_hashes,
     unquoted_hint,
 )
+from bot.config.yaml_hints import (
+    load as load_yaml,
+)
 from bot.core.calendar import WorkingCalendar
 from bot.core.classify import Classifier
 from bot.core.clocks import Clocks
@@ -140,7 +143,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(str(path), f"line {exc.line}", str(exc)))
         return None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""

@@ -9,11 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import yaml
 
+# libyaml when PyYAML was built with it (the wheels are): parsing the shipped rules with the
+# pure-Python loader takes about a second, several times over for the hints below.
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Path = tuple[str | int, ...]
+
+
+def load(text: str) -> Any:
+    """The data in a YAML text (safe types only)."""
+    return yaml.load(text, Loader=LOADER)
+
+
+@lru_cache(maxsize=16)
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text, parsed once for all the hints (nothing changes it)."""
+    return yaml.compose(text, Loader=LOADER)
+
 
 # What an entry of a list is called in a problem, by the key of the list.
 _ENTRY_NAMES = {
@@ -34,7 +51,7 @@ def key_lines(text: str) -> dict[Path, int]:
     """The line (from 1) where each key and each list entry starts, by its path."""
     found: dict[Path, int] = {}
     try:
-        root = yaml.compose(text)
+        root = _compose(text)
     except yaml.YAMLError:
         return found
     stack: list[tuple[Path, yaml.Node]] = [((), root)] if root is not None else []
@@ -60,7 +77,7 @@ def duplicate_keys(text: str) -> dict[Path, list[int]]:
     """
     found: dict[Path, list[int]] = {}
     try:
-        root = yaml.compose(text)
+        root = _compose(text)
     except yaml.YAMLError:
         return found
     seen: set[int] = set()
@@ -98,7 +115,7 @@ def unquoted_hashes(text: str) -> dict[Path, str]:
     with that name as written (`#comms-urgent`)."""
     found: dict[Path, str] = {}
     try:
-        root = yaml.compose(text)
+        root = _compose(text)
     except yaml.YAMLError:
         return found
     lines = text.splitlines()

@@ -102,7 +102,8 @@ class Priority(IntEnum):
 
     PERSON_IN_DANGER = 0
     URGENT = 1
-    ROUTINE = 2
+    STATUTORY = 2  # FOI/EIR and subject access: a legal clock runs
+    ROUTINE = 3
 
 
 class PlacementReason(StrEnum):
@@ -942,6 +943,38 @@ class Placed:
     placement: Placement
 
 
+class GroupingRun:
+    """Places posts one at a time, in `posted_at` order, numbering themes T-0001, T-0002…
+
+    The grouping of a file of posts (`commsbot triage --format jsonl`, evaluation): each
+    post's placement and the reference of its theme. The caller feeds posts in order.
+    """
+
+    def __init__(
+        self,
+        settings: ThemeSettings,
+        *,
+        first_sequence: int = 1,
+        similarity: ConversationSimilarity | None = None,
+    ) -> None:
+        self.matcher = ThemeMatcher(settings, similarity=similarity)
+        self._sequence = first_sequence
+
+    def place(self, post: Post, category: str) -> Placed:
+        """Where `post` goes, given every post fed before it."""
+        now = post.posted_at
+        self.matcher.expire(now)
+        placement = self.matcher.place(post, category, now=now)
+        if placement.join_ref is None:
+            ref = format_ref(self._sequence)
+            self._sequence += 1
+            self.matcher.commit(placement, post=post, now=now, ref=ref)
+        else:
+            ref = placement.join_ref
+            self.matcher.commit(placement, post=post, now=now)
+        return Placed(ref=ref, placement=placement)
+
+
 def place_in_order(
     posts_with_categories: Iterable[tuple[Post, str]],
     *,
@@ -952,20 +985,9 @@ def place_in_order(
     """Every post's placement, grouped in `posted_at` order, returned in input order."""
     items = list(posts_with_categories)
     order = sorted(range(len(items)), key=lambda i: (items[i][0].posted_at, i))
-    matcher = ThemeMatcher(settings, similarity=similarity)
-    sequence = first_sequence
+    run = GroupingRun(settings, first_sequence=first_sequence, similarity=similarity)
     results: dict[int, Placed] = {}
     for index in order:
         post, category = items[index]
-        now = post.posted_at
-        matcher.expire(now)
-        placement = matcher.place(post, category, now=now)
-        if placement.join_ref is None:
-            ref = format_ref(sequence)
-            sequence += 1
-            matcher.commit(placement, post=post, now=now, ref=ref)
-        else:
-            ref = placement.join_ref
-            matcher.commit(placement, post=post, now=now)
-        results[index] = Placed(ref=ref, placement=placement)
+        results[index] = run.place(post, category)
     return [results[index] for index in range(len(items))]

@@ -9,6 +9,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -17,6 +18,7 @@ from bot.demo.slack_requests import signed_headers, slash_command
 from bot.fakeslack import FakeSlack
 from bot.runtime import build_runtime
 from bot.settings import Settings
+from bot.storage import Store
 from bot.web.intake import SIGNATURE_HEADER, sign
 
 DEMO_FLAG = (
@@ -25,9 +27,22 @@ DEMO_FLAG = (
 )
 
 
-def sample_posts() -> bytes:
-    """The sample posts shipped with commsbot, one JSON object per line."""
-    return resources.files("bot.demo").joinpath("sample_posts.jsonl").read_bytes()
+def sample_posts(*, now: datetime | None = None) -> bytes:
+    """The sample posts shipped with commsbot, one JSON object per line.
+
+    With `now`, their times are moved so the newest was posted a few minutes ago (keeping
+    the gaps between them): posts about one thing only join a theme while it is open.
+    """
+    raw = resources.files("bot.demo").joinpath("sample_posts.jsonl").read_bytes()
+    if now is None:
+        return raw
+    posts = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+    newest = max(datetime.fromisoformat(post["posted_at"]) for post in posts)
+    shift = now - timedelta(minutes=5) - newest
+    for post in posts:
+        moved = datetime.fromisoformat(post["posted_at"]) + shift
+        post["posted_at"] = moved.replace(microsecond=0).isoformat()
+    return "\n".join(json.dumps(post, ensure_ascii=False) for post in posts).encode("utf-8")
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -80,7 +95,7 @@ def run_demo(*, config_dir: Path, out: IO[str], timeout: float = 30.0) -> int:
                 f"commsbot is running at {runtime.base_url}; Slack stand-in at {slack.url}",
                 file=out,
             )
-            body = sample_posts()
+            body = sample_posts(now=datetime.now(UTC))
             status, answer = post(
                 f"{runtime.base_url}/intake",
                 body,
@@ -111,32 +126,51 @@ def run_demo(*, config_dir: Path, out: IO[str], timeout: float = 30.0) -> int:
                 file=out,
             )
             expected = result.get("accepted", 0) + 1
+            store = runtime.services.store
             deadline = time.monotonic() + timeout
-            while (
-                len(slack.calls_to("chat.postMessage")) < expected and time.monotonic() < deadline
-            ):
+            while store.outbox_stats(datetime.now(UTC)).pending and time.monotonic() < deadline:
                 time.sleep(0.05)
-            delivered = [c for c in slack.calls_to("chat.postMessage") if c.ok]
             _print_channels(slack, out)
+            shown = _posts_shown(slack, store)
+            themes = len(store.open_themes())
             print(
-                f"\n{len(delivered)} of {expected} messages delivered in "
+                f"\n{shown} of {expected} posts shown in Slack, in {themes} themes and cases, in "
                 f"{time.monotonic() - started:.1f}s. Try `commsbot triage` on your own posts next.",
                 file=out,
             )
-            return 0 if len(delivered) >= expected else 1
+            return 0 if shown >= expected else 1
         finally:
             runtime.stop()
+
+
+def _posts_shown(slack: FakeSlack, store: Store) -> int:
+    """How many posts are shown in Slack: in a theme whose message is in its channel."""
+    shown: set[str] = set()
+    for stored in store.open_themes():
+        for channel in stored.theme.channel_names:
+            text = json.dumps(slack.messages(channel), ensure_ascii=False)
+            if f"*{stored.theme.ref}*" in text:
+                shown.update(doc["key"] for doc in store.theme_posts(stored.theme.ref, channel))
+    return len(shown)
 
 
 def _print_channels(slack: FakeSlack, out: IO[str]) -> None:
     for name, channel_id in sorted(slack.channels().items()):
         messages = slack.messages(channel_id)
-        if not messages:
+        parents = [m for m in messages if m.get("thread_ts", m["ts"]) == m["ts"]]
+        if not parents:
             continue
-        print(f"\n#{name} ({len(messages)} message{'s' if len(messages) != 1 else ''})", file=out)
+        count = len(parents)
+        print(f"\n#{name} ({count} theme{'s' if count != 1 else ''} and cases)", file=out)
         print("-" * (len(name) + 1), file=out)
-        for message in messages:
-            lines = _message_lines(message)
+        for parent in parents:
+            lines = _message_lines(parent)
             print(f"  • {lines[0]}", file=out)
             for line in lines[1:]:
                 print(f"    {line}", file=out)
+            for reply in messages:
+                if reply.get("thread_ts") == parent["ts"] and reply is not parent:
+                    reply_lines = _message_lines(reply)
+                    print(f"      ↳ {reply_lines[0]}", file=out)
+                    for line in reply_lines[1:]:
+                        print(f"        {line}", file=out)

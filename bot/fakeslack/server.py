@@ -61,6 +61,11 @@ _CREATED = 1_700_000_000
 _MAX_BODY_BYTES = 10 * 1024 * 1024
 _MAX_TEXT_CHARS = 40_000
 _MAX_BLOCKS = 50
+# Slack refuses blocks holding much more text than this in all (msg_blocks_too_long), well
+# below 50 blocks of 3,000 characters; measured at about 13,300.
+_MAX_BLOCKS_CHARS = 13_000
+# Methods that post or change a message in a channel: Slack takes about one a second each.
+_PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Call:
     """The HTTP status the fake answered with."""
     ok: bool | None
     """The ``ok`` field of the answer; None for answers that were not HTTP 200."""
+    at: float = field(default=0.0, compare=False)
+    """When the fake answered, by ``time.monotonic()`` (not compared)."""
 
 
 class _SlackError(Exception):
@@ -339,6 +346,8 @@ def _blocks(value: object) -> list[dict]:
         raise _SlackError("invalid_blocks_format")
     if len(value) > _MAX_BLOCKS:
         raise _SlackError("invalid_blocks")
+    if sum(_block_chars(block) for block in value if isinstance(block, dict)) > _MAX_BLOCKS_CHARS:
+        raise _SlackError("msg_blocks_too_long")
     for block in value:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise _SlackError("invalid_blocks")
@@ -349,6 +358,16 @@ def _blocks(value: object) -> list[dict]:
 
 # Slack's limits on text objects: 3,000 characters in a section's text, 150 in a header.
 _TEXT_LIMITS = {"section": 3000, "header": 150, "context": 3000}
+
+
+def _block_chars(block: dict) -> int:
+    """The characters of text a block holds."""
+    texts = [block.get("text"), *(block.get("elements") or []), *(block.get("fields") or [])]
+    return sum(
+        len(item["text"])
+        for item in texts
+        if isinstance(item, dict) and isinstance(item.get("text"), str)
+    )
 
 
 def _too_long(block: dict) -> bool:
@@ -1170,6 +1189,10 @@ class FakeSlack:
         )
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
+        # Per-channel rate limit (None: off): the least time between accepted calls.
+        self._per_channel_interval: float | None = None
+        self._last_paced: dict[str, float] = {}
+        self._rate_limited: dict[str, int] = {}
         self._responses: list[tuple[str, dict]] = []
         self._response_urls_made = 0
         self._held = 0
@@ -1365,6 +1388,39 @@ class FakeSlack:
                     )
                 self._changed.wait(remaining)
 
+    def limit_per_channel(self, per_second: float | None = 1.0) -> None:
+        """Take at most `per_second` chat.postMessage/chat.update calls a second per channel
+        (thread replies included), answering HTTP 429 with Retry-After otherwise, as Slack
+        does; None switches the limit off."""
+        if per_second is not None and per_second <= 0:
+            raise ValueError(f"per_second must be positive, not {per_second}")
+        with self._lock:
+            self._per_channel_interval = None if per_second is None else 1.0 / per_second
+            self._last_paced.clear()
+
+    def rate_limited(self) -> dict[str, int]:
+        """How many calls the per-channel limit answered with 429, by channel id."""
+        with self._lock:
+            return dict(self._rate_limited)
+
+    def _paced(self, method: str, params: dict) -> _Answer | None:
+        """A 429 when the per-channel limit says this call comes too soon; the caller holds
+        the lock."""
+        if self._per_channel_interval is None or method not in _PACED_METHODS:
+            return None
+        channel = self._workspace.find_channel(str(params.get("channel") or ""))
+        if channel is None:
+            return None
+        now = time.monotonic()
+        last = self._last_paced.get(channel)
+        if last is not None and now - last < self._per_channel_interval:
+            self._rate_limited[channel] = self._rate_limited.get(channel, 0) + 1
+            wait = max(1, int(-(-(self._per_channel_interval - (now - last)) // 1)))
+            headers = (("Retry-After", str(wait)),)
+            return _json_answer(429, {"ok": False, "error": "ratelimited"}, headers)
+        self._last_paced[channel] = now
+        return None
+
     def reset(self) -> None:
         """Forget calls, messages, views, responses, created channels and injected faults."""
         with self._lock:
@@ -1425,7 +1481,10 @@ class FakeSlack:
                 answer = self._answer_response_url(request.path, params)
             else:
                 answer = self._answer(kind, method, params, token=token, parse_error=parse_error)
-            self._calls.append(Call(method, copy.deepcopy(params), token, answer.status, answer.ok))
+            call = Call(
+                method, copy.deepcopy(params), token, answer.status, answer.ok, time.monotonic()
+            )
+            self._calls.append(call)
             self._changed.notify_all()
         logger.debug("fake Slack: %s -> %s", method, answer.status)
         return answer
@@ -1443,6 +1502,9 @@ class FakeSlack:
             return _text_answer(400, "invalid_payload")
         if parse_error is not None:
             return _error_answer(parse_error)
+        paced = self._paced(method, params) if token is not None else None
+        if paced is not None:
+            return paced
         handler = self._workspace.methods.get(method)
         if handler is None:
             logger.info("fake Slack: unknown method %s", method)

@@ -19,3 +19,11 @@ def forget_old_events(services: Services, now: datetime) -> int:
     if removed:
         logger.info("forgot %d handled Slack event ids", removed)
     return removed
+
+
+def expire_themes(services: Services, now: datetime) -> int:
+    """Stop themes whose join window has passed taking new posts (they stay open work)."""
+    expired = services.store.expire_themes(now)
+    if expired:
+        logger.info("%d theme(s) no longer take new posts", len(expired))
+    return len(expired)

@@ -23,6 +23,17 @@ class Scheduler:
             max_instances=1,
             misfire_grace_time=3600,
         )
+        self._scheduler.add_job(
+            self._run_expire_themes,
+            IntervalTrigger(minutes=10, timezone=services.config.zone),
+            id="expire_themes",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=600,
+        )
+
+    def _run_expire_themes(self) -> None:
+        jobs.expire_themes(self._services, self._services.clock())
 
     def _run_forget_old_events(self) -> None:
         jobs.forget_old_events(self._services, self._services.clock())

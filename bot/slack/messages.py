@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.core.flags import mask_personal_data
-from bot.core.posts import Category, Classification, Flag, Kind, Network, Post
+from bot.core.posts import Category, Classification, Flag, Kind, Network
 from bot.core.templating import TemplateRenderer
-from bot.core.text import quote_for_slack
 
 if TYPE_CHECKING:
     from bot.desk import Intake
@@ -63,6 +61,14 @@ TEMPLATES = (
     "slack/home_routes.j2",
     "slack/undeliverable.j2",
     "slack/home_header.j2",
+    "slack/theme_header.j2",
+    "slack/theme_summary.j2",
+    "slack/theme_latest.j2",
+    "slack/theme_thread_note.j2",
+    "slack/theme_links.j2",
+    "slack/theme_moved.j2",
+    "slack/theme_fallback.j2",
+    "slack/digest_header.j2",
     "slack/sorry.j2",
     "slack/routed_post_hints.j2",
     "slack/masked_data.j2",
@@ -73,90 +79,7 @@ def _mrkdwn(text: str, *, verbatim: bool = False) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": verbatim}
 
 
-def routed_post_message(
-    renderer: TemplateRenderer,
-    *,
-    post: Post,
-    classification: Classification,
-    account_name: str,
-    zone: ZoneInfo,
-    mask_personal_data_in_text: bool = False,
-    channel: str | None = None,
-    also: tuple[str, ...] = (),
-    breaches: int | None = None,
-    suggest_block_after: int | None = None,
-) -> Message:
-    """The message that shows a routed post in its team channel: fallback text and blocks.
-
-    Under the post it says why a person must sort it (unsorted), what the second opinion
-    thinks when it disagrees, the hate crime and legal routes, how often the author has been
-    sent to moderation, and where else an urgent post went.
-    """
-    context = {
-        "category_label": CATEGORY_LABELS[classification.category],
-        "account_name": account_name,
-        "network_label": NETWORK_LABELS[post.network],
-        "kind_label": KIND_LABELS[post.kind],
-        "author_handle": post.author.handle,
-        "author_name": post.author.name,
-        "followers": post.author.followers,
-        "rule": classification.rule,
-        "flagged_by": post.flagged_by,
-        "posted_local": _local(post.posted_at, zone),
-        "url": post.url,
-    }
-    shown_text = post.text
-    if mask_personal_data_in_text:
-        shown_text = mask_personal_data(
-            post.text, label=lambda reason: renderer.render("slack/masked_data.j2", reason=reason)
-        )
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": _mrkdwn(
-                renderer.render("slack/routed_post_summary.j2", **context), verbatim=True
-            ),
-        },
-        {
-            "type": "section",
-            "text": _mrkdwn(
-                quote_for_slack(shown_text, limit=QUOTE_LIMIT, max_lines=QUOTE_MAX_LINES)
-                if post.text.strip()
-                else renderer.render("slack/no_text.j2"),
-                verbatim=True,
-            ),
-        },
-        {
-            "type": "context",
-            "elements": [
-                _mrkdwn(renderer.render("slack/routed_post_details.j2", **context), verbatim=True)
-            ],
-        },
-    ]
-    hints = _hints(
-        renderer,
-        classification=classification,
-        author=post.author.handle,
-        channel=channel,
-        also=also,
-        breaches=breaches,
-        suggest_block_after=suggest_block_after,
-    )
-    if hints:
-        blocks.append({"type": "section", "text": _mrkdwn(hints, verbatim=True)})
-    personal = [hit.reason for hit in classification.flags if hit.flag is Flag.PERSONAL_DATA]
-    if personal:
-        warning = renderer.render("slack/personal_data_warning.j2", reasons=personal)
-        blocks.append({"type": "section", "text": _mrkdwn(warning)})
-    if any(hit.flag is Flag.LINK for hit in classification.flags):
-        blocks.append(
-            {"type": "context", "elements": [_mrkdwn(renderer.render("slack/link_warning.j2"))]}
-        )
-    fallback = renderer.render("slack/routed_post_fallback.j2", **context)
-    return fallback, blocks
-
-
-def _hints(
+def hints_text(
     renderer: TemplateRenderer,
     *,
     classification: Classification,
@@ -166,7 +89,12 @@ def _hints(
     breaches: int | None,
     suggest_block_after: int | None,
 ) -> str:
-    """The notes under a routed post, or "" when there is nothing to say."""
+    """The notes under a post, or "" when there is nothing to say.
+
+    Why a person must sort it (unsorted), what the second opinion thinks when it disagrees,
+    the hate crime and legal routes, how often the author has been sent to moderation, and
+    where else an urgent post went.
+    """
     opinion = classification.opinion
     shown_opinion = opinion is not None and opinion.category is not classification.category
     raised = opinion is not None and opinion.category is classification.category
@@ -216,6 +144,7 @@ def flag_reply(renderer: TemplateRenderer, *, intake: Intake) -> str:
     return renderer.render(
         "slack/flag_reply.j2",
         status=intake.status,
+        theme=intake.theme,
         category_label=CATEGORY_LABELS[intake.triage.classification.category],
         channel=intake.triage.channel,
         rule=intake.triage.classification.rule,
@@ -235,6 +164,7 @@ def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, An
                 renderer.render(
                     "slack/home_summary.j2",
                     posts_today=status.posts_today,
+                    open_themes=status.outbox.open_themes,
                     pending=status.outbox.pending,
                     dead=status.outbox.dead,
                 )
@@ -260,14 +190,3 @@ def home_view(renderer: TemplateRenderer, *, status: DeskStatus) -> dict[str, An
             }
         )
     return {"type": "home", "blocks": blocks}
-
-
-def undeliverable_message(
-    renderer: TemplateRenderer, *, channel: str, post_key: str | None, error: str
-) -> Message:
-    """The alert that a message could not be delivered to `channel`."""
-    shown_key = post_key.replace("`", "'") if post_key else None  # keep the code span whole
-    text = renderer.render(
-        "slack/undeliverable.j2", channel=channel, post_key=shown_key, error=error
-    )
-    return text, [{"type": "section", "text": _mrkdwn(text, verbatim=True)}]

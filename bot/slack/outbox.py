@@ -1,26 +1,45 @@
-"""The outbox worker: delivers queued messages to Slack, in order per channel, retrying.
+"""The outbox worker: shows each theme's current state in Slack, paced per channel.
 
-Nothing is dropped: transient failures are retried with backoff (HTTP 429 waits for
-Retry-After, which is not counted as a failure); messages Slack refuses for good are kept as
-dead letters for a person to fix.
+Work is every theme view with a change not yet shown (`Store.view_work`) and every one-off
+message waiting (alerts). Nothing is rendered ahead: a view is rendered from the theme's
+state when it is sent, so ten changes to a theme while Slack is slow make one update, not
+ten. For one view, one Slack call at a time:
+
+1. post the parent message if there is none yet (an update simply waits for it);
+2. post the posts its thread does not list yet as one digest reply (more than one only
+   when they would not fit one message);
+3. update the parent if what it shows has changed;
+and after each call, record what it did (`Store.record_view`) before anything else.
+
+Pacing and fairness. Each channel gets at most one call every `pace_seconds` (Slack takes
+about one message a second per channel); 429 and Retry-After are still honoured, and
+counted in one summary line per channel rather than one per answer. Channels are served in
+turn, so a busy channel never holds up another. Within a channel: a person in danger
+first, then the first showing of new urgent cases and incidents, alerts, the first showing
+of other new themes, then updates, oldest change first. A quiet channel updates views as
+soon as its pace allows. A busy one (posts arriving faster than `busy_posts_per_second`)
+updates a view when its allowance covers the whole update: it earns `busy_calls_per_post`
+calls for each new post, so a crisis costs a fraction of a call per post; an urgent theme
+waits at most `urgent_max_wait_seconds` for it. New themes are shown at once.
 
 Delivery is at least once, with at most one duplicate per message per fault:
-- Once Slack accepts a message, the first write records that (`Store.mark_sent`), before
-  any other bookkeeping, so a failure later in the bookkeeping never sends it again. If even
-  that write fails, the worker remembers the send in memory and stops sending until the data
-  directory can be written again; only a process killed in that window sends it once more.
-- Each message carries its outbox id in Slack message metadata. When Slack does not answer
-  in time, the message may have arrived all the same: before sending it again the worker
-  looks for that id in the channel's recent history, and sends again only if it is not
+- The first write after Slack accepts a call records it. If that write fails, the worker
+  keeps it in memory and sends nothing until the data directory can be written again; only
+  a process killed in that window repeats the call (for a digest: one duplicate reply).
+- Parents, digests and alerts carry metadata naming what they are. When Slack does not
+  answer in time, the call may have worked all the same: before sending again, the worker
+  looks for it in the channel's history (or the thread), and sends again only if it is not
   there (or Slack will not say).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,18 +47,32 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.backoff import retry_delay
+from bot.core.themes import Priority
 from bot.services import utcnow
 from bot.slack.client import retry_after_seconds
-from bot.storage import OutboxItem, StorageError, Store
+from bot.slack.messages import Message
+from bot.slack.theme_messages import ThemeMessages, message_hash, permalink
+from bot.storage import OutboxItem, StorageError, Store, ViewSnapshot, ViewWork
 
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "commsbot_outbox"
+VIEW_EVENT_TYPE = "commsbot_view"
+DIGEST_EVENT_TYPE = "commsbot_digest"
 RATE_LIMITED = "ratelimited"
 # How far back, and through how many messages, to look for a message that may have arrived.
 _HISTORY_SLACK_SECONDS = 120
 _HISTORY_PAGES = 5
 _HISTORY_PAGE_SIZE = 200
+# Posts read for one digest (more than fit one reply; the rest are read for the next).
+_DIGEST_READ = 60
+# Posts one digest reply holds, about: to estimate what an update costs.
+_POSTS_PER_DIGEST = 20
+# How the load of a channel is smoothed (seconds), and the most calls it may save up.
+_RATE_SECONDS = 10.0
+_MAX_CREDITS = 10.0
+# A channel's rate-limit answers are summed up in the log at most this often.
+_RATE_LIMIT_SUMMARY_SECONDS = 60.0
 
 # Slack errors that no retry will fix: the message is kept as a dead letter.
 PERMANENT_ERRORS = frozenset(
@@ -50,6 +83,7 @@ PERMANENT_ERRORS = frozenset(
         "invalid_blocks",
         "invalid_blocks_format",
         "msg_too_long",
+        "msg_blocks_too_long",
         "no_text",
         "too_many_attachments",
         "invalid_arguments",
@@ -62,8 +96,21 @@ PERMANENT_ERRORS = frozenset(
 
 
 @dataclass(frozen=True)
+class Pacing:
+    """How the worker paces and retries Slack (desk.yaml `outbox`)."""
+
+    backoff_initial: float = 2.0
+    backoff_max: float = 300.0
+    pace_seconds: float = 1.1
+    busy_posts_per_second: float = 0.5
+    busy_calls_per_post: float = 0.06
+    urgent_max_wait_seconds: float = 8.0
+    busy_update_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Failure:
-    """Why one delivery attempt failed."""
+    """Why one Slack call failed."""
 
     error: str
     retry_after: float | None = None
@@ -79,55 +126,106 @@ class Sent:
     ts: str
 
 
+@dataclass
+class _Channel:
+    """What the worker knows of one channel: pace, backoff, load and allowance."""
+
+    next_call_at: float = 0.0  # monotonic: not before this (pace, backoff or Retry-After)
+    failures: int = 0
+    credits: float = 0.0  # calls earned by posts, for updates while busy
+    rate: float = 0.0  # posts a second, smoothed
+    listed: int | None = None  # posts listed in it so far, when last looked
+    looked_at: float | None = None
+    rate_limited: int = 0  # 429s not yet summed up in the log
+    rate_limited_since: float | None = None
+    digest_part: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One thing to do in a channel: a view to bring up to date, or a one-off message."""
+
+    rank: tuple[int, int, datetime]
+    channel: str
+    view: ViewWork | None = None
+    message: OutboxItem | None = None
+
+    @property
+    def expedited(self) -> bool:
+        """Shown whatever the channel's allowance: people in danger, new themes, alerts."""
+        return self.rank[0] < 4
+
+
+def _rank(work: ViewWork) -> tuple[int, int, datetime]:
+    if work.priority is Priority.PERSON_IN_DANGER:
+        return (0, int(work.priority), work.since)
+    if not work.has_parent:
+        return (1 if work.priority <= Priority.URGENT else 3, int(work.priority), work.since)
+    return (4, int(work.priority), work.since)
+
+
 class OutboxWorker:
-    """A background thread that works the outbox; `deliver_due` can also be called directly."""
+    """A background thread that keeps Slack showing the themes; `deliver_due` can also be
+    called directly (tests)."""
 
     def __init__(
         self,
         *,
         store: Store,
         client: WebClient,
-        backoff_initial: float,
-        backoff_max: float,
+        messages: ThemeMessages,
+        pacing: Pacing = Pacing(),
         clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
         idle_seconds: float = 5.0,
     ) -> None:
         self._store = store
         self._client = client
-        self._initial = backoff_initial
-        self._max = backoff_max
+        self._messages = messages
+        self._pacing = pacing
         self._clock = clock
+        self._monotonic = monotonic
         self._idle = idle_seconds
-        # Called with each message Slack refused for good, after it is kept as a dead letter.
-        self.on_dead: Callable[[OutboxItem, str], None] = lambda item, error: None
+        # Called with (channel, what, error) for each thing Slack refused for good.
+        self.on_dead: Callable[[str, Mapping[str, Any], str], None] = lambda c, w, e: None
         self._wake = threading.Event()
-        # One delivery pass at a time, or two passes could send the same message twice.
+        # One delivery pass at a time, or two passes could send the same thing twice.
         self._pass = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._instance: str | None = None
+        self._team_url: str | None = None
         self._channel_ids: dict[str, str] = {}  # channel name -> id, learned from Slack
-        # Sends Slack accepted that could not be recorded yet: never sent again meanwhile.
-        self._unrecorded: dict[int, tuple[OutboxItem, Sent]] = {}
+        self._channels: dict[str, _Channel] = {}
+        # When each view's parent was last posted or updated, and when its thread (or
+        # parent) last showed new posts (monotonic).
+        self._updated: dict[tuple[str, str], float] = {}
+        self._shown_at: dict[tuple[str, str], float] = {}
+        # The same by the wall clock, to order views by their oldest change not shown.
+        self._shown_since: dict[tuple[str, str], datetime] = {}
+        self._turn = 0  # whose turn it is among the channels with work
+        # Records of calls Slack accepted that could not be written yet: done first.
+        self._unrecorded: list[Callable[[], None]] = []
         self._write_problem: str | None = None
         self._slack_problem: str | None = None
         self._outage = False  # the last failure was Slack unreachable, failing or timing out
+        self._unreachable_since: datetime | None = None
 
     # -- thread control --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start working the outbox in a background thread."""
+        """Start working in a background thread."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="commsbot-outbox", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
-        """Look at the outbox now (something was queued)."""
+        """Look for work now (something changed)."""
         self._wake.set()
 
     def stop(self, timeout: float = 60.0) -> bool:
-        """Stop between messages; the one being sent finishes first. True once stopped."""
+        """Stop between calls; the one being made finishes first. True once stopped."""
         self._stopping.set()
         self._wake.set()
         if self._thread is None:
@@ -153,6 +251,16 @@ class OutboxWorker:
             )
         return self._slack_problem
 
+    def stopped_by_storage(self) -> bool:
+        """Whether delivery stopped because the data directory cannot be written."""
+        return self._write_problem is not None
+
+    def unreachable_seconds(self) -> float | None:
+        """How long Slack has been unreachable or failing, or None when it answers."""
+        if self._unreachable_since is None:
+            return None
+        return (self._clock() - self._unreachable_since).total_seconds()
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             wait: float | None
@@ -164,30 +272,48 @@ class OutboxWorker:
             self._wake.wait(timeout=min(wait, self._idle) if wait is not None else self._idle)
             self._wake.clear()
 
-    # -- delivery --------------------------------------------------------------------------
+    # -- the pass --------------------------------------------------------------------------
 
     def deliver_due(self) -> float | None:
-        """Send every message that is due, oldest first per channel.
+        """Make every Slack call that is due now, in turn across channels.
 
-        Returns the seconds until the next message falls due, or None if nothing waits.
+        Returns the seconds until the next call could be due, or None if nothing waits.
         While the data directory cannot be written nothing is sent; each call checks
         whether it can be again.
         """
         with self._pass:
             if not self._bookkeeping_done():
                 return self._idle
-            return self._deliver_due()
+            try:
+                wait = self._work()
+            except (StorageError, OSError) as exc:
+                self._cannot_write(exc)
+                return self._idle
+            if self._write_problem is not None and not self._unrecorded:
+                logger.warning("the data directory can be used again; delivery resumes")
+                self._write_problem = None
+            return wait
+
+    def _work(self) -> float | None:
+        settled: set[tuple[str, str]] = set()  # views found up to date in this pass
+        while not self._stopping.is_set():
+            task, wait = self._next_task(skip=settled)
+            if task is None:
+                return wait
+            if not self._do(task) and task.view is not None:
+                settled.add((task.view.ref, task.view.channel))
+            if self._unrecorded:
+                return self._idle  # a record failed: nothing more is sent until it is written
+        return None
 
     def _bookkeeping_done(self) -> bool:
-        """Record what could not be recorded; False while the data directory refuses writes."""
+        """Write what could not be written; False while the data directory refuses writes."""
         try:
             if self._write_problem is not None:
                 self._store.check()
-            for seq, (item, sent) in list(self._unrecorded.items()):
-                self._store.mark_sent(
-                    item, channel_id=sent.channel_id, ts=sent.ts, now=self._clock()
-                )
-                del self._unrecorded[seq]
+            while self._unrecorded:
+                self._unrecorded[0]()
+                self._unrecorded.pop(0)
             for item in self._store.unfinished_deliveries():
                 assert item.sent is not None
                 self._store.finish_delivery(
@@ -196,77 +322,474 @@ class OutboxWorker:
         except (StorageError, OSError) as exc:
             self._cannot_write(exc)
             return False
-        if self._write_problem is not None:
-            logger.warning("the data directory can be written again; delivery resumes")
-            self._write_problem = None
         return True
 
     def _cannot_write(self, exc: BaseException) -> None:
         if self._write_problem is None:
             logger.error(
-                "cannot use the data directory (%s): delivery to Slack stops until it can",
-                exc,
+                "cannot use the data directory (%s): delivery to Slack stops until it can", exc
             )
         self._write_problem = str(exc)
 
-    def _deliver_due(self) -> float | None:
-        waiting: dict[str, datetime] = {}  # channel -> when its first message falls due
-        failed_now: set[str] = set()  # channels whose message failed during this pass
-        slack_back = False  # Slack answered in this pass: earlier backoffs are moot
-        while not self._stopping.is_set():
-            sent_any = False
-            waiting = {}
-            for item in self._store.outbox_heads():
-                if self._stopping.is_set():
-                    return None
-                if self._write_problem is not None:
-                    return self._idle
-                if item.seq in self._unrecorded:
-                    continue
-                backing_off = item.next_attempt_at > self._clock()
-                rate_limited = item.last_error == RATE_LIMITED
-                if item.channel in failed_now or (backing_off and (rate_limited or not slack_back)):
-                    waiting[item.channel] = item.next_attempt_at
-                    continue
-                outcome = self._attempt(item)
-                if isinstance(outcome, Sent):
-                    sent_any = slack_back = True
-                    self._slack_problem, self._outage = None, False
-                    self._record_sent(item, outcome)
-                    continue
-                failed_now.add(item.channel)
-                retry_at = self._after_failure(item, outcome)
-                if retry_at is None:
-                    sent_any = True  # a dead letter no longer holds its channel back
-                else:
-                    waiting[item.channel] = retry_at
-            if sent_any:
-                continue
-            if waiting and not slack_back and self._worth_probing(waiting):
-                slack_back = True  # Slack is back: bring the backed-off channels forward
-                continue
-            break
-        if not waiting:
-            return None
-        return max((min(waiting.values()) - self._clock()).total_seconds(), 0.0)
+    def _record(self, write: Callable[[], None]) -> None:
+        """Write what a call Slack accepted did; if that fails, hold it and stop sending."""
+        try:
+            write()
+        except (StorageError, OSError) as exc:
+            self._unrecorded.append(write)
+            self._cannot_write(exc)
 
-    def _worth_probing(self, waiting: Mapping[str, datetime]) -> bool:
+    # -- choosing what to do ---------------------------------------------------------------
+
+    def _channel(self, name: str) -> _Channel:
+        found = self._channels.get(name)
+        if found is None:
+            found = self._channels[name] = _Channel()
+        return found
+
+    def _observe_load(self, now: float) -> None:
+        """Update each channel's load and allowance from the posts listed in it."""
+        for name, listed in self._store.listed_counts().items():
+            channel = self._channel(name)
+            if channel.listed is None or channel.looked_at is None:
+                channel.listed, channel.looked_at = listed, now
+                continue
+            new = max(listed - channel.listed, 0)
+            elapsed = max(now - channel.looked_at, 0.0)
+            decay = math.exp(-elapsed / _RATE_SECONDS)
+            channel.rate = channel.rate * decay + new / _RATE_SECONDS
+            channel.credits = min(
+                _MAX_CREDITS, channel.credits + new * self._pacing.busy_calls_per_post
+            )
+            channel.listed, channel.looked_at = listed, now
+
+    def _busy(self, channel: _Channel) -> bool:
+        return channel.rate > self._pacing.busy_posts_per_second
+
+    def _tasks(self, skip: set[tuple[str, str]]) -> dict[str, list[_Task]]:
+        """What waits in each channel, in the order it should go."""
+        tasks: dict[str, list[_Task]] = {}
+        for work in self._store.view_work():
+            key = (work.ref, work.channel)
+            if key in skip:
+                continue
+            shown = self._shown_since.get(key)
+            if shown is not None and shown > work.since:
+                # Its change marker dates from before its last digest: what it still has to
+                # show is newer than that, so it waits its turn behind older changes.
+                work = replace(work, since=shown)
+            tasks.setdefault(work.channel, []).append(_Task(_rank(work), work.channel, view=work))
+        for item in self._store.outbox_heads():
+            queued = item.queued_at or item.next_attempt_at
+            rank = (2, int(Priority.ROUTINE), queued)
+            tasks.setdefault(item.channel, []).append(_Task(rank, item.channel, message=item))
+        for found in tasks.values():
+            found.sort(key=lambda task: task.rank)
+        return tasks
+
+    def _next_task(self, *, skip: set[tuple[str, str]]) -> tuple[_Task | None, float | None]:
+        """The next call to make now, in turn across channels; or how long until one is due."""
+        now = self._monotonic()
+        self._observe_load(now)
+        tasks = self._tasks(skip)
+        if not tasks:
+            return None, None
+        names = sorted(tasks)
+        waits: list[float] = []
+        for offset in range(len(names)):
+            name = names[(self._turn + offset) % len(names)]
+            channel = self._channel(name)
+            if channel.next_call_at > now:
+                waits.append(channel.next_call_at - now)
+                continue
+            task = tasks[name][0]
+            ready_in = self._ready_in(task, channel)
+            if ready_in > 0:
+                waits.append(ready_in)
+                continue
+            self._turn = (names.index(name) + 1) % len(names)
+            return task, 0.0
+        if self._outage and self._worth_probing(min(waits, default=self._idle)):
+            return self._next_task(skip=skip)
+        return None, min(waits, default=self._idle)
+
+    def _ready_in(self, task: _Task, channel: _Channel) -> float:
+        """Seconds until `task` may go (0: now). In a busy channel an update waits for its
+        allowance (an urgent one at most `urgent_max_wait_seconds`), and a parent is not
+        updated again within `busy_update_seconds`."""
+        if task.expedited or task.view is None or not self._busy(channel):
+            return 0.0
+        work = task.view
+        since_update = self._monotonic() - self._updated.get((work.ref, work.channel), -1e9)
+        update_due = since_update >= self._pacing.busy_update_seconds
+        if work.waiting_posts == 0 and not update_due:
+            return self._pacing.busy_update_seconds - since_update
+        cost = math.ceil(work.waiting_posts / _POSTS_PER_DIGEST) + (1 if update_due else 0)
+        if channel.credits >= cost or channel.credits >= _MAX_CREDITS:
+            return 0.0
+        if work.priority <= Priority.URGENT:
+            # How long its oldest post not shown has waited, at most.
+            shown_at = self._shown_at.get((work.ref, work.channel))
+            if shown_at is None:
+                waited = (self._clock() - work.since).total_seconds()
+            else:
+                waited = self._monotonic() - shown_at
+            left = self._pacing.urgent_max_wait_seconds - waited
+            if left <= 0:
+                return 0.0
+            return min(left, 1.0)
+        return 1.0  # the allowance grows as posts arrive: look again soon
+
+    def _worth_probing(self, wait: float) -> bool:
         """After an outage, whether a cheap call shows Slack is back before backoff ends."""
-        if not self._outage:
-            return False
-        if (min(waiting.values()) - self._clock()).total_seconds() <= self._idle:
+        if wait <= self._idle:
             return False  # the next retry comes soon enough anyway
         try:
             self._client.api_test()
         except (SlackApiError, OSError):
             return False
-        logger.warning("Slack answers again: retrying the messages that were waiting")
+        logger.warning("Slack answers again: retrying what was waiting")
+        self._outage = False
+        now = self._monotonic()
+        for channel in self._channels.values():
+            channel.next_call_at = min(channel.next_call_at, now)
+            channel.failures = 0
         return True
 
-    def _attempt(self, item: OutboxItem) -> Sent | Failure:
-        """Send one message, first looking for it in Slack if an earlier try timed out."""
+    # -- doing it --------------------------------------------------------------------------
+
+    def _do(self, task: _Task) -> bool:
+        """One Slack call for `task`; False when none was needed (the view was up to date)."""
+        channel = self._channel(task.channel)
+        outcome: Sent | Failure | None
+        if task.message is not None:
+            outcome = self._send_message(task.message)
+        else:
+            assert task.view is not None
+            outcome = self._step(task.view, channel)
+        if outcome is None:
+            return False
+        now = self._monotonic()
+        channel.next_call_at = now + self._pacing.pace_seconds
+        if isinstance(outcome, Sent):
+            self._slack_answered(task.channel, channel)
+            if task.view is not None and task.view.has_parent and self._busy(channel):
+                channel.credits = max(channel.credits - 1, 0.0)
+            return True
+        self._failed(task, channel, outcome, now)
+        return True
+
+    def _slack_answered(self, name: str, channel: _Channel) -> None:
+        self._slack_problem, self._outage, self._unreachable_since = None, False, None
+        channel.failures = 0
+        if channel.rate_limited:
+            self._summarise_rate_limits(name, channel, ended=True)
+
+    def _summarise_rate_limits(self, name: str, channel: _Channel, *, ended: bool) -> None:
+        since = channel.rate_limited_since or self._monotonic()
+        logger.info(
+            "Slack rate-limited %s %d time(s) in the last %.0fs; %s",
+            name,
+            channel.rate_limited,
+            self._monotonic() - since,
+            "sending again" if ended else "pacing continues",
+        )
+        channel.rate_limited = 0
+        channel.rate_limited_since = None if ended else self._monotonic()
+
+    def _failed(self, task: _Task, channel: _Channel, failure: Failure, now: float) -> None:
+        """Record a failed call and when the channel may try again."""
+        what = self._what(task)
+        if failure.permanent:
+            logger.error(
+                "Slack refused %s for %s for good (%s); kept as a dead letter",
+                what,
+                task.channel,
+                failure.error,
+            )
+            known = task.view is not None and task.view.dead == failure.error
+            self._record(lambda: self._mark_dead(task, failure.error))
+            if not known:  # tried again after a change, refused for the same reason
+                self.on_dead(task.channel, self._description(task), failure.error)
+            return
+        if failure.retry_after is not None:
+            channel.next_call_at = now + max(failure.retry_after, self._pacing.pace_seconds)
+            if not channel.rate_limited:
+                channel.rate_limited_since = now
+            channel.rate_limited += 1
+            if now - (channel.rate_limited_since or now) >= _RATE_LIMIT_SUMMARY_SECONDS:
+                self._summarise_rate_limits(task.channel, channel, ended=False)
+        else:
+            channel.failures += 1
+            delay = retry_delay(
+                channel.failures,
+                initial=self._pacing.backoff_initial,
+                maximum=self._pacing.backoff_max,
+            )
+            channel.next_call_at = now + delay
+            self._outage = True
+            self._slack_problem = f"Slack: {failure.error} ({what} to {task.channel})"
+            if self._unreachable_since is None:
+                self._unreachable_since = self._clock()
+            log = logger.warning if channel.failures < 3 else logger.error
+            log(
+                "sending %s to %s failed (%s, attempt %d); retrying in %.1fs",
+                what,
+                task.channel,
+                failure.error,
+                channel.failures,
+                delay,
+            )
+        self._record(lambda: self._mark_retry(task, failure))
+
+    @staticmethod
+    def _what(task: _Task) -> str:
+        if task.view is not None:
+            return f"theme {task.view.ref}"
+        assert task.message is not None
+        return f"message {task.message.seq}"
+
+    @staticmethod
+    def _description(task: _Task) -> dict[str, Any]:
+        if task.view is not None:
+            return {"theme": task.view.ref}
+        assert task.message is not None
+        found: dict[str, Any] = {"message": task.message.kind}
+        if task.message.post_key:
+            found["post"] = task.message.post_key
+        return found
+
+    def _mark_dead(self, task: _Task, error: str) -> None:
+        now = self._clock()
+        if task.view is not None:
+            self._store.record_view(task.view.ref, task.channel, now=now, dead=error)
+        else:
+            assert task.message is not None
+            self._store.mark_dead(task.message, error=error, now=now)
+
+    def _mark_retry(self, task: _Task, failure: Failure) -> None:
+        now = self._clock()
+        if task.message is not None:
+            retry_at = now + timedelta(seconds=failure.retry_after or self._pacing.backoff_initial)
+            self._store.mark_retry(
+                task.message,
+                error=failure.error,
+                next_attempt_at=retry_at,
+                now=now,
+                counts_as_failure=failure.retry_after is None,
+                uncertain=failure.timed_out,
+            )
+
+    # -- a view, one call at a time --------------------------------------------------------
+
+    def _step(self, work: ViewWork, channel: _Channel) -> Sent | Failure | None:
+        """The next call that brings a view up to date; None when it needed none."""
+        started = self._clock()
+        snapshot = self._store.view_snapshot(work.ref, work.channel, digest_limit=_DIGEST_READ)
+        if snapshot is None:
+            return None
+        view = snapshot.view
+        if view.uncertain is not None:
+            found = self._find_lost(snapshot)
+            if isinstance(found, Failure):
+                return found
+            if found is not None:
+                return found
+        if view.parent_ts is None:
+            return self._post_parent(snapshot, started)
+        if snapshot.waiting > 0 and not snapshot.digest:
+            # Every post after what the thread lists has moved away: nothing to post.
+            upto = snapshot.digest_upto
+            self._record(
+                lambda: self._store.record_view(
+                    work.ref, work.channel, now=self._clock(), shown=upto
+                )
+            )
+            snapshot = self._store.view_snapshot(work.ref, work.channel, digest_limit=_DIGEST_READ)
+            if snapshot is None:
+                return None
+            view = snapshot.view
+        if snapshot.waiting > 0:
+            return self._post_digest(snapshot, channel)
+        channel.digest_part.pop((work.ref, work.channel), None)
+        message = self._messages.parent(snapshot)
+        rendered = message_hash(message)
+        if rendered == view.hash:
+            self._record(
+                lambda: self._store.record_view(
+                    work.ref,
+                    work.channel,
+                    now=self._clock(),
+                    done_version=view.version,
+                    since=started,
+                )
+            )
+            return None
+        parent_ts = view.parent_ts
+        assert parent_ts is not None  # posted above, or earlier
+        outcome = self._call(
+            lambda: self._client.chat_update(
+                channel=view.channel_id or work.channel,
+                ts=parent_ts,
+                text=message[0],
+                blocks=message[1],
+            )
+        )
+        if isinstance(outcome, Sent):
+            self._updated[(work.ref, work.channel)] = self._monotonic()
+            self._record(
+                lambda: self._store.record_view(
+                    work.ref,
+                    work.channel,
+                    now=self._clock(),
+                    rendered_hash=rendered,
+                    done_version=view.version,
+                    since=started,
+                )
+            )
+        return outcome
+
+    def _view_id(self, snapshot: ViewSnapshot) -> str:
+        return f"{self._instance_id()}:{snapshot.theme.ref}:{snapshot.channel}"
+
+    def _post_parent(self, snapshot: ViewSnapshot, started: datetime) -> Sent | Failure:
+        message = self._messages.parent(snapshot)
+        rendered = message_hash(message)
+        metadata = {
+            "event_type": VIEW_EVENT_TYPE,
+            "event_payload": {"view": self._view_id(snapshot)},
+        }
+        outcome = self._post(snapshot.channel, message, metadata=metadata)
+        ref, channel, view = snapshot.theme.ref, snapshot.channel, snapshot.view
+        if isinstance(outcome, Sent):
+            self._updated[(ref, channel)] = self._shown_at[(ref, channel)] = self._monotonic()
+            self._shown_since[(ref, channel)] = self._clock()
+            link = self._permalink(outcome)
+            done = view.version if snapshot.waiting == 0 else None
+            self._record(
+                lambda: self._store.record_view(
+                    ref,
+                    channel,
+                    now=self._clock(),
+                    channel_id=outcome.channel_id,
+                    parent_ts=outcome.ts,
+                    permalink=link,
+                    rendered_hash=rendered,
+                    uncertain=None,
+                    done_version=done,
+                    since=started,
+                )
+            )
+        elif outcome.timed_out:
+            self._record(
+                lambda: self._store.record_view(ref, channel, now=self._clock(), uncertain="parent")
+            )
+        return outcome
+
+    def _post_digest(self, snapshot: ViewSnapshot, channel: _Channel) -> Sent | Failure:
+        key = (snapshot.theme.ref, snapshot.channel)
+        part = channel.digest_part.get(key, 0) + 1
+        message, upto = self._messages.digest(snapshot, part=part)
+        metadata = {
+            "event_type": DIGEST_EVENT_TYPE,
+            "event_payload": {"view": self._view_id(snapshot), "upto": upto},
+        }
+        outcome = self._post(
+            snapshot.channel, message, metadata=metadata, thread_ts=snapshot.view.parent_ts
+        )
+        ref, name = snapshot.theme.ref, snapshot.channel
+        if isinstance(outcome, Sent):
+            channel.digest_part[key] = part
+            self._shown_at[key] = self._monotonic()
+            self._shown_since[key] = self._clock()
+            self._record(
+                lambda: self._store.record_view(
+                    ref,
+                    name,
+                    now=self._clock(),
+                    shown=upto,
+                    digest_posted=True,
+                    channel_id=outcome.channel_id,
+                    uncertain=None,
+                )
+            )
+        elif outcome.timed_out:
+            self._record(
+                lambda: self._store.record_view(
+                    ref, name, now=self._clock(), uncertain=f"digest:{upto}"
+                )
+            )
+        return outcome
+
+    def _find_lost(self, snapshot: ViewSnapshot) -> Sent | Failure | None:
+        """After a timeout: whether the parent or digest arrived all the same. If it did, it
+        is recorded and returned; None when it is not there (send again)."""
+        view, ref, channel = snapshot.view, snapshot.theme.ref, snapshot.channel
+        assert view.uncertain is not None
+        wanted = self._view_id(snapshot)
+        if view.uncertain == "parent":
+            found = self._search_history(
+                channel,
+                since=view.since or snapshot.theme.last_seen,
+                matches=lambda payload: payload.get("view") == wanted,
+                event_type=VIEW_EVENT_TYPE,
+            )
+            if isinstance(found, Sent):
+                logger.warning(
+                    "the parent of %s had reached %s although Slack did not answer in time",
+                    ref,
+                    channel,
+                )
+                parent, link = found, self._permalink(found)
+                self._record(
+                    lambda: self._store.record_view(
+                        ref,
+                        channel,
+                        now=self._clock(),
+                        channel_id=parent.channel_id,
+                        parent_ts=parent.ts,
+                        permalink=link,
+                        uncertain=None,
+                    )
+                )
+            return found
+        upto = int(view.uncertain.partition(":")[2] or 0)
+        found = self._search_thread(
+            view,
+            channel,
+            matches=lambda payload: payload.get("view") == wanted and payload.get("upto") == upto,
+        )
+        if isinstance(found, Sent):
+            logger.warning(
+                "a digest of %s had reached %s although Slack did not answer in time",
+                ref,
+                channel,
+            )
+            self._record(
+                lambda: self._store.record_view(
+                    ref, channel, now=self._clock(), shown=upto, digest_posted=True, uncertain=None
+                )
+            )
+        elif found is None:
+            self._record(
+                lambda: self._store.record_view(ref, channel, now=self._clock(), uncertain=None)
+            )
+        return found
+
+    # -- one-off messages ------------------------------------------------------------------
+
+    def _send_message(self, item: OutboxItem) -> Sent | Failure:
+        """Send one one-off message, first looking for it in Slack if an earlier try timed out."""
+        wanted = f"{self._instance_id()}:{item.seq}"
         if item.uncertain:
-            found = self._find_in_slack(item)
+            found = self._search_history(
+                item.channel,
+                since=item.queued_at or item.next_attempt_at,
+                matches=lambda payload: payload.get("outbox_id") == wanted,
+                event_type=METADATA_EVENT_TYPE,
+            )
+            if isinstance(found, Failure):
+                return found
             if isinstance(found, Sent):
                 logger.warning(
                     "message %s had reached %s although Slack did not answer in time; "
@@ -274,29 +797,72 @@ class OutboxWorker:
                     item.seq,
                     item.channel,
                 )
+                self._message_sent(item, found)
                 return found
-            if isinstance(found, Failure):
-                return found
-        return self._send(item)
+        metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": wanted}}
+        outcome = self._post(item.channel, self._messages.one_off(item), metadata=metadata)
+        if isinstance(outcome, Sent):
+            self._message_sent(item, outcome)
+        return outcome
 
-    def _metadata(self, item: OutboxItem) -> dict[str, Any]:
+    def _message_sent(self, item: OutboxItem, sent: Sent) -> None:
+        now = self._clock()
+        try:
+            self._store.mark_sent(item, channel_id=sent.channel_id, ts=sent.ts, now=now)
+        except (StorageError, OSError) as exc:
+            self._unrecorded.append(
+                lambda: self._store.mark_sent(item, channel_id=sent.channel_id, ts=sent.ts, now=now)
+            )
+            self._cannot_write(exc)
+            return
+        try:
+            self._store.finish_delivery(item, channel_id=sent.channel_id, ts=sent.ts, now=now)
+        except (StorageError, OSError) as exc:
+            self._cannot_write(exc)  # finished by the next pass (`unfinished_deliveries`)
+
+    # -- Slack -----------------------------------------------------------------------------
+
+    def _instance_id(self) -> str:
         if self._instance is None:
             self._instance = self._store.instance_id()
-        return {
-            "event_type": METADATA_EVENT_TYPE,
-            "event_payload": {"outbox_id": f"{self._instance}:{item.seq}"},
-        }
+        return self._instance
 
-    def _send(self, item: OutboxItem) -> Sent | Failure:
-        """Post one message; where it went, or what went wrong."""
+    def _permalink(self, sent: Sent) -> str | None:
+        """The link to a message, from the workspace's address (asked of Slack once)."""
+        if self._team_url is None:
+            try:
+                self._team_url = str(self._client.auth_test().get("url") or "")
+            except (SlackApiError, OSError) as exc:
+                logger.warning("cannot learn the workspace's address (%s); no links yet", exc)
+                return None
+        if not self._team_url:
+            return None
+        return permalink(self._team_url, sent.channel_id, sent.ts)
+
+    def _post(
+        self,
+        channel: str,
+        message: Message,
+        *,
+        metadata: dict[str, Any],
+        thread_ts: str | None = None,
+    ) -> Sent | Failure:
+        text, blocks = message
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": False,
+            "metadata": metadata,
+        }
+        if thread_ts is not None:
+            arguments["thread_ts"] = thread_ts
+        return self._call(lambda: self._client.chat_postMessage(**arguments), channel=channel)
+
+    def _call(self, make: Callable[[], Any], *, channel: str | None = None) -> Sent | Failure:
+        """Make one Slack call; where the message is, or what went wrong."""
         try:
-            response = self._client.chat_postMessage(
-                channel=item.channel,
-                text=item.text,
-                blocks=item.blocks,
-                unfurl_links=False,
-                metadata=self._metadata(item),
-            )
+            response = make()
         except SlackApiError as exc:
             return _failure(exc)
         except TimeoutError as exc:
@@ -305,17 +871,23 @@ class OutboxWorker:
             timed_out = isinstance(getattr(exc, "reason", None), TimeoutError)
             return Failure(f"connection: {exc}", timed_out=timed_out)
         sent = Sent(channel_id=str(response["channel"]), ts=str(response["ts"]))
-        self._channel_ids[item.channel] = sent.channel_id
+        if channel is not None:
+            self._channel_ids[channel] = sent.channel_id
         return sent
 
-    def _find_in_slack(self, item: OutboxItem) -> Sent | Failure | None:
-        """The message in its channel's recent history if it is there; None if it is not
-        (or Slack will not let us look); a Failure if Slack cannot be asked now."""
-        channel_id = self._channel_id(item.channel)
+    def _search_history(
+        self,
+        channel: str,
+        *,
+        since: datetime,
+        matches: Callable[[Mapping[str, Any]], bool],
+        event_type: str,
+    ) -> Sent | Failure | None:
+        """A message of ours in a channel's recent history, if it is there; None if it is
+        not (or Slack will not let us look); a Failure if Slack cannot be asked now."""
+        channel_id = self._channel_id(channel)
         if channel_id is None:
             return None
-        wanted = self._metadata(item)["event_payload"]["outbox_id"]
-        since = item.queued_at or item.next_attempt_at
         oldest = f"{since.timestamp() - _HISTORY_SLACK_SECONDS:.6f}"
         cursor = None
         try:
@@ -328,19 +900,41 @@ class OutboxWorker:
                     cursor=cursor,
                 )
                 for message in page.get("messages") or []:
-                    payload = (message.get("metadata") or {}).get("event_payload") or {}
-                    if payload.get("outbox_id") == wanted:
+                    metadata = message.get("metadata") or {}
+                    if metadata.get("event_type") == event_type and matches(
+                        metadata.get("event_payload") or {}
+                    ):
                         return Sent(channel_id=channel_id, ts=str(message["ts"]))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     return None
         except SlackApiError as exc:
-            failure = _failure(exc)
-            if failure.permanent or exc.response.status_code == 200:
-                return None  # e.g. missing_scope: sending again is the only way forward
-            return replace(failure, timed_out=True)  # still not known whether Slack has it
+            return _unknown(exc)
         except OSError as exc:
             return Failure(f"connection: {exc}", timed_out=True)
+        return None
+
+    def _search_thread(
+        self, view: Any, channel: str, *, matches: Callable[[Mapping[str, Any]], bool]
+    ) -> Sent | Failure | None:
+        """A digest of ours in a view's thread, if it is there (as `_search_history`)."""
+        channel_id = view.channel_id or self._channel_id(channel)
+        if channel_id is None or view.parent_ts is None:
+            return None
+        try:
+            page = self._client.conversations_replies(
+                channel=channel_id, ts=view.parent_ts, include_all_metadata=True, limit=1000
+            )
+        except SlackApiError as exc:
+            return _unknown(exc)
+        except OSError as exc:
+            return Failure(f"connection: {exc}", timed_out=True)
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == DIGEST_EVENT_TYPE and matches(
+                metadata.get("event_payload") or {}
+            ):
+                return Sent(channel_id=channel_id, ts=str(message["ts"]))
         return None
 
     def _channel_id(self, channel: str) -> str | None:
@@ -367,73 +961,6 @@ class OutboxWorker:
             logger.warning("cannot look up the id of %s (%s)", channel, exc)
         return None
 
-    def _record_sent(self, item: OutboxItem, sent: Sent) -> None:
-        """The bookkeeping after Slack accepted a message; a send is never repeated for it."""
-        now = self._clock()
-        try:
-            self._store.mark_sent(item, channel_id=sent.channel_id, ts=sent.ts, now=now)
-        except (StorageError, OSError) as exc:
-            self._unrecorded[item.seq] = (item, sent)
-            self._cannot_write(exc)
-            return
-        try:
-            self._store.finish_delivery(item, channel_id=sent.channel_id, ts=sent.ts, now=now)
-        except (StorageError, OSError) as exc:
-            self._cannot_write(exc)
-
-    def _after_failure(self, item: OutboxItem, failure: Failure) -> datetime | None:
-        """Record a failed attempt; returns when to try again, or None for a dead letter."""
-        now = self._clock()
-        if not failure.permanent:
-            self._slack_problem = f"Slack: {failure.error} (message {item.seq} to {item.channel})"
-            self._outage = failure.retry_after is None
-        try:
-            return self._schedule_retry(item, failure, now=now)
-        except (StorageError, OSError) as exc:
-            self._cannot_write(exc)
-            return now + timedelta(seconds=self._idle)
-
-    def _schedule_retry(
-        self, item: OutboxItem, failure: Failure, *, now: datetime
-    ) -> datetime | None:
-        if failure.permanent:
-            logger.error(
-                "Slack refused message %s for %s for good (%s); kept as a dead letter",
-                item.seq,
-                item.channel,
-                failure.error,
-            )
-            self._store.mark_dead(item, error=failure.error, now=now)
-            self.on_dead(item, failure.error)
-            return None
-        rate_limited = failure.retry_after is not None
-        failures = item.failures + (0 if rate_limited else 1)
-        delay = retry_delay(
-            max(failures, 1),
-            initial=self._initial,
-            maximum=self._max,
-            retry_after=failure.retry_after,
-        )
-        retry_at = now + timedelta(seconds=delay)
-        log = logger.warning if failures < 3 else logger.error
-        log(
-            "delivery of message %s to %s failed (%s, attempt %d); retrying in %.1fs",
-            item.seq,
-            item.channel,
-            failure.error,
-            item.attempts + 1,
-            delay,
-        )
-        self._store.mark_retry(
-            item,
-            error=failure.error,
-            next_attempt_at=retry_at,
-            now=now,
-            counts_as_failure=not rate_limited,
-            uncertain=failure.timed_out,
-        )
-        return retry_at
-
 
 def _failure(exc: SlackApiError) -> Failure:
     """What a Slack error answer means for delivery."""
@@ -444,3 +971,12 @@ def _failure(exc: SlackApiError) -> Failure:
         error = RATE_LIMITED
     permanent = status == 200 and error in PERMANENT_ERRORS
     return Failure(error, retry_after=retry_after, permanent=permanent)
+
+
+def _unknown(exc: SlackApiError) -> Failure | None:
+    """A failed look in Slack: None when looking is refused for good (send again), else a
+    Failure that leaves it not known whether Slack has the message."""
+    failure = _failure(exc)
+    if failure.permanent or exc.response.status_code == 200:
+        return None  # e.g. missing_scope: sending again is the only way forward
+    return replace(failure, timed_out=True)

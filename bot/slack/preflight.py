@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import DeskConfig
 from bot.config.loader import DESK_FILE, OFFICERS_FILE
+from bot.settings import SHARE_DIR
 
 MANIFEST = "manifest.yml"
 _PAGE_SIZE = 200
@@ -159,8 +160,6 @@ def manifest_scopes(path: Path) -> set[str] | None:
 
 def find_manifest() -> Path | None:
     """manifest.yml of the checkout commsbot runs from, else of the install, else of the cwd."""
-    from bot.runtime import SHARE_DIR
-
     here = Path(__file__).resolve().parent.parent.parent / MANIFEST
     for candidate in (here, SHARE_DIR / MANIFEST, Path.cwd() / MANIFEST):
         if candidate.is_file():

@@ -215,6 +215,11 @@ def make_dirs_durably(directory: Path) -> None:
     _fsync_dir(directory.parent)
 
 
+def fsync_directory(directory: Path) -> None:
+    """Make the entries of `directory` (files created, renamed or deleted) durable."""
+    _fsync_dir(directory)
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         dir_fd = os.open(directory, os.O_RDONLY)

@@ -97,10 +97,16 @@ class HealthSources:
         outbox_running: Callable[[], bool],
         scheduler_running: Callable[[], bool],
         delivery_problem: Callable[[], str | None] = lambda: None,
+        delivery_stopped: Callable[[], bool] = lambda: False,
+        slack_unreachable_seconds: Callable[[], float | None] = lambda: None,
+        unhealthy_after_seconds: float = 300.0,
     ) -> None:
         self.outbox_running = outbox_running
         self.scheduler_running = scheduler_running
         self.delivery_problem = delivery_problem
+        self.delivery_stopped = delivery_stopped
+        self.slack_unreachable_seconds = slack_unreachable_seconds
+        self.unhealthy_after_seconds = unhealthy_after_seconds
 
 
 def make_wsgi_app(
@@ -254,35 +260,50 @@ def make_wsgi_app(
 
     def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         checks: dict[str, Any] = {}
-        healthy = True
+        reasons: list[str] = []
+        limit = health.unhealthy_after_seconds
         try:
             services.store.check()
-            stats = services.store.outbox_stats(services.clock())
             checks["storage"] = "ok"
         except (StorageError, OSError, ValueError) as exc:
             checks["storage"] = f"error: {exc}"
-            stats = None
-            healthy = False
+            reasons.append("the data directory cannot be used")
+        # Counts kept as running totals: nothing here waits for the store's lock.
+        stats = services.store.outbox_stats(services.clock())
         delivery = health.delivery_problem()
         checks["delivery"] = delivery or "ok"
-        healthy = healthy and delivery is None
+        if health.delivery_stopped():
+            reasons.append("delivery stopped: the data directory cannot be written")
+        unreachable = health.slack_unreachable_seconds()
+        if unreachable is not None and unreachable > limit:
+            reasons.append(f"Slack unreachable or failing for {unreachable:.0f}s")
+        oldest = stats.oldest_pending_seconds
+        if oldest is not None and oldest > limit:
+            reasons.append(f"a change has waited {oldest:.0f}s to reach Slack")
         problems = services.store.problems()
         if problems:
             checks["data_problems"] = problems
-            healthy = False
+            reasons.append("damaged data files were found")
         for name, running in (
             ("outbox_worker", health.outbox_running()),
             ("scheduler", health.scheduler_running()),
         ):
             checks[name] = "running" if running else "stopped"
-            healthy = healthy and running
-        if stats is not None:
-            checks["outbox"] = {
-                "pending": stats.pending,
-                "dead": stats.dead,
-                "oldest_pending_seconds": stats.oldest_pending_seconds,
-            }
+            if not running:
+                reasons.append(f"the {name.replace('_', ' ')} is stopped")
+        checks["outbox"] = {
+            "pending": stats.pending,
+            "dead": stats.dead,
+            "oldest_pending_seconds": oldest,
+            "open_themes": stats.open_themes,
+            "unhealthy_after_seconds": limit,
+        }
+        if stats.dead:
+            checks["outbox"]["dead_letters"] = services.store.dead_letters()[:20]
+        healthy = not reasons
         body = {"status": "ok" if healthy else "unhealthy"} | checks
+        if reasons:
+            body["reasons"] = reasons
         return _json(start_response, 200 if healthy else 503, body)
 
     routes: dict[str, tuple[str, WSGIApp]] = {

@@ -826,7 +826,7 @@ def sample_posts() -> list[dict[str, object]]:
 
 def test_sample_posts_are_json_lines_with_the_intake_fields() -> None:
     posts = sample_posts()
-    assert 16 <= len(posts) <= 20
+    assert 16 <= len(posts) <= 25  # a few themes of several posts among them
     assert len({post["id"] for post in posts}) == len(posts)
     for post in posts:
         assert post.keys() >= REQUIRED_FIELDS, post

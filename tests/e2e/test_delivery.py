@@ -1,18 +1,23 @@
-"""The outbox: Slack errors, rate limits and outages delay delivery but lose nothing."""
+"""The outbox: Slack errors, rate limits and outages delay what Slack shows but lose nothing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from tests.conftest import BotUnderTest, intake_post, wait_until
+from tests.e2e.views import all_shown, blocks_text, parents, replies, shown, thread_text
 
 NOW_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 ENQUIRIES = "#comms-enquiries"
-
-
-def _texts(fake_slack, channel: str) -> list[str]:
-    return [m["text"] for m in fake_slack.messages(channel)]
+COMPLAINTS = "#customer-complaints"
+# Posts each about something else: each opens a theme of its own.
+DIFFERENT = [
+    "When is the library in Hadleigh open?",
+    "How do I apply for a parking permit?",
+    "How do I report a pothole on the B1070?",
+    "Is the swimming pool open on Sunday?",
+]
 
 
 def test_server_errors_are_retried(bot: BotUnderTest, fake_slack) -> None:
@@ -21,31 +26,50 @@ def test_server_errors_are_retried(bot: BotUnderTest, fake_slack) -> None:
     wait_until(lambda: fake_slack.messages(ENQUIRIES), what="delivery after two 503s")
 
 
-def test_order_is_kept_per_channel_while_slack_is_down(bot: BotUnderTest, fake_slack) -> None:
+def test_order_is_kept_in_the_thread_while_slack_is_down(bot: BotUnderTest, fake_slack) -> None:
     fake_slack.go_down()
     for n in range(5):
         bot.intake(intake_post(f"310{n}", text=f"When is the library open? question {n}"))
     fake_slack.come_up()
-    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 5, what="all five delivered")
-    texts = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
-    assert all(f"question {n}" in texts[n] for n in range(5))
+    all_shown(bot)
+    [parent] = parents(fake_slack, ENQUIRIES)  # one theme: one parent
+    listed = thread_text(fake_slack, ENQUIRIES)
+    positions = [listed.index(f"question {n}") for n in range(5)]
+    assert positions == sorted(positions)  # every post, in the order it arrived
+    assert "T-0001" in blocks_text(parent)
 
 
 def test_channel_not_found_is_kept_as_a_dead_letter(bot: BotUnderTest, fake_slack) -> None:
     fake_slack.fail("chat.postMessage", "channel_not_found")
-    bot.intake(intake_post("3201"))
+    bot.intake(intake_post("3201", text=DIFFERENT[0]))
     wait_until(
         lambda: bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1, what="a dead letter"
     )
-    dead = [item for item in bot.store.outbox_items() if item.dead]
-    assert [item.last_error for item in dead] == ["channel_not_found"]
-    # The desk is told in its alerts channel, naming the channel and what Slack said.
+    assert bot.store.dead_letters() == [f"T-0001 in {ENQUIRIES}: channel_not_found"]
+    # The desk is told in its alerts channel, naming the theme, the channel and Slack's answer.
     wait_until(lambda: fake_slack.messages("#comms-desk-alerts"), what="the alert")
     [notice] = fake_slack.messages("#comms-desk-alerts")
     assert "#comms-enquiries" in notice["text"] and "channel_not_found" in notice["text"]
-    # Other posts still flow.
-    bot.intake(intake_post("3202"))
+    assert "T-0001" in notice["text"]
+    # Other themes still flow.
+    bot.intake(intake_post("3202", text=DIFFERENT[1]))
     wait_until(lambda: fake_slack.messages(ENQUIRIES), what="the next post")
+
+
+def test_a_refused_view_is_tried_again_when_its_theme_changes(
+    bot: BotUnderTest, fake_slack
+) -> None:
+    fake_slack.fail("chat.postMessage", "invalid_blocks")
+    bot.intake(intake_post("3601", text="When is the library open on Sunday? first"))
+    wait_until(
+        lambda: bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1, what="refused"
+    )
+    bot.intake(intake_post("3602", text="When is the library open on Sunday? second"))
+    all_shown(bot)
+    everything = shown(fake_slack, ENQUIRIES)
+    assert "first" in everything and "second" in everything
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 0
+    assert len(fake_slack.messages("#comms-desk-alerts")) == 1  # told once
 
 
 def test_nothing_is_lost_when_slack_is_down_across_a_restart(
@@ -55,22 +79,18 @@ def test_nothing_is_lost_when_slack_is_down_across_a_restart(
     first = start_bot(data_dir=data)
     fake_slack.go_down()
     for n in range(3):
-        assert (
-            first.intake(intake_post(f"330{n}", text=f"Is the park cafe open? number {n}")).status
-            == 202
-        )
+        post = intake_post(f"330{n}", text=f"Is the park cafe open? number {n}")
+        assert first.intake(post).status == 202
     first.stop()
     fake_slack.come_up()
     second = start_bot(data_dir=data)
-    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 3, what="delivery after restart")
-    shown = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
-    assert all(f"number {n}" in shown[n] for n in range(3))
-    wait_until(
-        lambda: second.store.outbox_stats(second.runtime.services.clock()).pending == 0,
-        what="the outbox to empty",
-    )
+    all_shown(second)
+    everything = shown(fake_slack, ENQUIRIES)
+    positions = [everything.rindex(f"number {n}") for n in range(3)]
+    assert positions == sorted(positions)
     record = second.store.get_post_record("x:3300")
-    assert record["delivery"]["channel_id"] == fake_slack.channel_id("comms-enquiries")
+    view = second.store.theme(record["theme"]).view(ENQUIRIES)
+    assert view.channel_id == fake_slack.channel_id("comms-enquiries")
 
 
 def test_a_very_long_post_is_cut_to_fit_and_delivered(bot: BotUnderTest, fake_slack) -> None:
@@ -79,24 +99,48 @@ def test_a_very_long_post_is_cut_to_fit_and_delivered(bot: BotUnderTest, fake_sl
     wait_until(lambda: fake_slack.messages(ENQUIRIES), what="the long post delivered")
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.ok
-    quoted = call.params["blocks"][1]["text"]["text"]
-    assert quoted.endswith("&gt; …")
+    [quoted] = [
+        block["text"]["text"]
+        for block in call.params["blocks"]
+        if block["type"] == "section" and block["text"]["text"].startswith("&gt;")
+    ]
+    assert quoted.endswith("&gt; …") and len(quoted) <= 3000
     assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 0
 
 
 def test_a_dead_letter_does_not_hold_up_its_channel(bot: BotUnderTest, fake_slack) -> None:
     fake_slack.go_down()
-    bot.intake(intake_post("3501", text="When is the library open? first"))
-    bot.intake(intake_post("3502", text="When is the library open? second"))
+    bot.intake(intake_post("3501", text=DIFFERENT[2]))
+    bot.intake(intake_post("3502", text=DIFFERENT[3]))
     fake_slack.fail("chat.postMessage", "invalid_blocks")
     fake_slack.come_up()
-    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 1, what="the second message")
+    wait_until(lambda: len(parents(fake_slack, ENQUIRIES)) == 1, what="the second theme")
+    all_shown(bot)
     assert bot.store.outbox_stats(bot.runtime.services.clock()).dead == 1
-    assert "second" in str(fake_slack.messages(ENQUIRIES)[0]["blocks"])
+    assert "pothole" not in shown(fake_slack, ENQUIRIES)
+    assert "swimming pool" in shown(fake_slack, ENQUIRIES)
 
 
 def test_no_alert_loop_when_the_alerts_channel_itself_fails(bot: BotUnderTest, fake_slack) -> None:
     bot.runtime.services.desk.report_undeliverable(
-        channel="#comms-desk-alerts", post_key=None, error="channel_not_found", now=NOW_UTC
+        channel="#comms-desk-alerts",
+        what={"message": "undeliverable"},
+        error="channel_not_found",
+        now=NOW_UTC,
     )
     assert bot.store.outbox_items() == []
+
+
+def test_a_theme_thread_keeps_up_with_new_posts(bot: BotUnderTest, fake_slack) -> None:
+    """A quiet desk sees each post as it comes: the parent, then digests in the thread."""
+    bot.intake(intake_post("3701", text="The bins on Elm Road have not been collected"))
+    all_shown(bot)
+    [parent] = parents(fake_slack, COMPLAINTS)
+    assert replies(fake_slack, COMPLAINTS, parent) == []  # one post: shown in the parent
+    bot.intake(intake_post("3702", text="Elm Road bins still not collected, third week"))
+    all_shown(bot)
+    [parent] = parents(fake_slack, COMPLAINTS)
+    [digest] = replies(fake_slack, COMPLAINTS, parent)
+    assert "2 new posts" in blocks_text(digest)  # the first post moves into the thread too
+    assert "2 posts in this channel" in blocks_text(parent)
+    assert [c.params["ts"] for c in fake_slack.calls_to("chat.update")] == [parent["ts"]]

@@ -1,4 +1,4 @@
-"""Faults while delivering: a broken disk, a slow Slack, rate limits and outages.
+"""Faults while delivering: a broken disk, a slow Slack, outages and /healthz.
 
 Asserted by what reaches the fake Slack, what /healthz says and what is on disk, so the
 tests hold whatever the outbox looks like inside.
@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.slack.client import outbox_client
-from bot.slack.outbox import OutboxWorker
-from bot.storage import Store, atomic
-from tests.conftest import BOT_TOKEN, BotUnderTest, http_get, intake_post, wait_until
-from tests.storage.test_store import ROUTED, make_post
+from bot.storage import atomic
+from tests.conftest import BotUnderTest, http_get, intake_post, wait_until
+from tests.e2e.views import all_shown, parents, shown, thread_text
 
 ENQUIRIES = "#comms-enquiries"
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 class Disk:
@@ -61,45 +57,67 @@ def _health(bot: BotUnderTest) -> tuple[int, dict]:
     return answer.status, answer.json()
 
 
+def _library_posts() -> list[dict]:
+    return [intake_post(f"92{n}", text=f"Is the library open? ({n})") for n in range(3)]
+
+
 @pytest.mark.parametrize(
     ("where", "error"),
     [
         pytest.param("", errno.EROFS, id="data directory made read-only"),
         pytest.param("", errno.ENOSPC, id="disk full"),
-        pytest.param("posts/", errno.EIO, id="posts file unwritable"),
-        pytest.param("audit/", errno.EACCES, id="audit file unwritable"),
-        pytest.param("index/", 0, id="index file unreadable"),
-        pytest.param("posts/", 0, id="posts file unreadable"),
+        pytest.param("themes/", errno.EIO, id="theme file unwritable"),
+        pytest.param("themes/open/", errno.EACCES, id="open themes unwritable"),
     ],
 )
-def test_a_message_slack_accepted_is_never_sent_again_when_bookkeeping_fails(
+def test_what_slack_accepted_is_never_sent_again_when_bookkeeping_fails(
     bot: BotUnderTest, fake_slack, disk: Disk, where: str, error: int
 ) -> None:
     fake_slack.go_down()
-    posts = [intake_post(f"92{n}", text=f"Is the library open? ({n})") for n in range(3)]
-    assert bot.intake(posts).status == 202
-    if error:
-        disk.breaks(where, error)
-    else:
-        disk.unreadable = where
-        bot.store._forget_memory()  # as if the files had dropped out of its cache
+    assert bot.intake(_library_posts()).status == 202
+    disk.breaks(where, error)
     fake_slack.come_up()
     fake_slack.wait_for_calls("chat.postMessage", 1)
-    wait_until(lambda: _health(bot)[0] == 503, what="/healthz to report the broken disk")
-    _, body = _health(bot)
-    assert "stopped sending: the data directory cannot be written or read" in body["delivery"]
+    stopped = "stopped sending: the data directory cannot be written or read"
+    wait_until(lambda: stopped in _health(bot)[1]["delivery"], what="delivery stopped")
+    assert _health(bot)[0] == 503
     for _ in range(3):  # however often the worker looks, nothing more is sent
         bot.runtime.outbox.deliver_due()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     disk.heals()
     bot.runtime.outbox.deliver_due()
-    wait_until(lambda: len(fake_slack.messages(ENQUIRIES)) == 3, what="the rest delivered")
-    shown = [str(m["blocks"]) for m in fake_slack.messages(ENQUIRIES)]
-    assert all(f"({n})" in shown[n] for n in range(3))  # each once, in order
-    assert len(fake_slack.calls_to("chat.postMessage")) == 3
+    all_shown(bot)
+    assert len(parents(fake_slack, ENQUIRIES)) == 1  # the parent was posted once
+    listed = thread_text(fake_slack, ENQUIRIES)
+    assert all(listed.count(f"({n})") == 1 for n in range(3))  # each post once, in order
+    assert [listed.index(f"({n})") for n in range(3)] == sorted(
+        listed.index(f"({n})") for n in range(3)
+    )
     wait_until(lambda: _health(bot)[0] == 200, what="/healthz healthy again")
     record = bot.store.get_post_record("x:920")
-    assert record["delivery"]["channel_id"] == fake_slack.channel_id("comms-enquiries")
+    view = bot.store.theme(record["theme"]).view(ENQUIRIES)
+    assert view.channel_id == fake_slack.channel_id("comms-enquiries")
+
+
+@pytest.mark.parametrize("where", ["themes/", "posts/", "index/"])
+def test_an_unreadable_file_stops_delivery_and_nothing_is_lost(
+    bot: BotUnderTest, fake_slack, disk: Disk, where: str
+) -> None:
+    fake_slack.go_down()
+    assert bot.intake(_library_posts()).status == 202
+    disk.unreadable = where
+    bot.store._forget_memory()  # as if the files had dropped out of its cache
+    fake_slack.come_up()
+    wait_until(
+        lambda: "cannot be written or read" in _health(bot)[1]["delivery"],
+        what="/healthz to report the unreadable file",
+    )
+    assert _health(bot)[0] == 503
+    disk.heals()
+    bot.runtime.outbox.deliver_due()
+    all_shown(bot)
+    assert all(shown(fake_slack, ENQUIRIES).count(f"({n})") >= 1 for n in range(3))
+    wait_until(lambda: _health(bot)[0] == 200, what="/healthz healthy again")
 
 
 def test_intake_answers_503_while_the_disk_refuses_writes(bot: BotUnderTest, disk: Disk) -> None:
@@ -111,99 +129,74 @@ def test_intake_answers_503_while_the_disk_refuses_writes(bot: BotUnderTest, dis
     assert bot.intake(intake_post("9301")).status == 202
 
 
-def test_a_slow_slack_that_took_the_message_gets_it_once(start_bot, fake_slack) -> None:
+def test_a_slow_slack_that_took_the_parent_gets_it_once(start_bot, fake_slack) -> None:
     bot = start_bot(outbox_send_timeout=0.5)
     fake_slack.answer_late("chat.postMessage", seconds=5)
     assert bot.intake(intake_post("9401")).status == 202
-    wait_until(
-        lambda: (bot.store.get_post_record("x:9401") or {}).get("delivery"),
-        what="the delivery to be recorded",
-    )
+    all_shown(bot)
     assert len(fake_slack.messages(ENQUIRIES)) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert fake_slack.calls_to("conversations.history")
+    record = bot.store.get_post_record("x:9401")
+    assert bot.store.theme(record["theme"]).view(ENQUIRIES).parent_ts
     wait_until(lambda: _health(bot)[0] == 200, what="/healthz healthy again")
 
 
-def test_a_slow_slack_that_lost_the_message_causes_at_most_one_duplicate(
+def test_a_slow_slack_that_lost_the_parent_causes_at_most_one_duplicate(
     start_bot, fake_slack
 ) -> None:
     bot = start_bot(outbox_send_timeout=0.5)
     fake_slack.delay("chat.postMessage", seconds=2)  # answered, and posted, only after 2 s
     assert bot.intake(intake_post("9501")).status == 202
-    wait_until(
-        lambda: (bot.store.get_post_record("x:9501") or {}).get("delivery"),
-        what="the resend after looking in the channel",
-    )
+    all_shown(bot)
     fake_slack.wait_for_calls("chat.postMessage", 2)  # the slow first one lands too
     assert len(fake_slack.messages(ENQUIRIES)) == 2
     bot.runtime.outbox.deliver_due()
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
 
 
-def _worker(store: Store, fake_slack, *, initial: float, maximum: float) -> OutboxWorker:
-    return OutboxWorker(
-        store=store,
-        client=outbox_client(token=BOT_TOKEN, base_url=fake_slack.url, timeout=5),
-        backoff_initial=initial,
-        backoff_max=maximum,
-        clock=lambda: NOW,
+def _unhealthy_after(config_dir: Path, seconds: float) -> None:
+    desk = config_dir / "desk.yaml"
+    text = desk.read_text().replace(
+        "unhealthy_after_seconds: 300", f"unhealthy_after_seconds: {seconds}"
     )
+    desk.write_text(text)
 
 
-def _queue_one(store: Store) -> None:
-    store.accept_post(
-        make_post("q1"),
-        ROUTED,
-        channel=ENQUIRIES,
-        message=("fallback", [{"type": "divider"}]),
-        now=NOW,
-    )
-
-
-def test_rate_limits_wait_for_retry_after_and_do_not_grow_the_backoff(
-    tmp_path: Path, fake_slack
+def test_healthz_is_unhealthy_once_slack_is_down_too_long_and_healthy_after(
+    start_bot, config_dir: Path, fake_slack
 ) -> None:
-    with Store(tmp_path) as store:
-        _queue_one(store)
-        worker = _worker(store, fake_slack, initial=2, maximum=300)
-        fake_slack.rate_limit("chat.postMessage", retry_after=0, times=3)
-        fake_slack.server_error("chat.postMessage", status=503)
-        for _ in range(4):
-            worker.deliver_due()
-        [item] = store.outbox_items()
-        assert item.attempts == 4
-        # Three 429s cost nothing: the 503 waits the first backoff step, not the fourth.
-        assert item.next_attempt_at == NOW + timedelta(seconds=2)
-        fake_slack.rate_limit("chat.postMessage", retry_after=30)
-        store.mark_retry(item, error="x", next_attempt_at=NOW, now=NOW)
-        assert worker.deliver_due() == 30.0
-        assert worker.deliver_due() == 30.0  # not tried again before Retry-After
-        statuses = [c.status for c in fake_slack.calls_to("chat.postMessage")]
-        assert statuses == [429, 429, 429, 503, 429]
-
-
-def test_the_backlog_resumes_as_soon_as_slack_is_back(tmp_path: Path, fake_slack) -> None:
-    """The clock never moves here: only noticing that Slack is back can deliver."""
-    with Store(tmp_path) as store:
-        _queue_one(store)
-        worker = _worker(store, fake_slack, initial=300, maximum=300)
-        fake_slack.go_down()
-        assert worker.deliver_due() == 300.0
-        assert "Slack" in (worker.problem() or "")
-        fake_slack.come_up()
-        assert worker.deliver_due() is None
-        assert len(fake_slack.messages(ENQUIRIES)) == 1
-        assert worker.problem() is None
-
-
-def test_healthz_is_unhealthy_while_slack_is_down_and_healthy_after(
-    bot: BotUnderTest, fake_slack
-) -> None:
+    _unhealthy_after(config_dir, 0.5)
+    bot = start_bot()
     fake_slack.go_down()
     assert bot.intake(intake_post("9601")).status == 202
-    wait_until(lambda: _health(bot)[0] == 503, what="/healthz to report Slack down")
-    assert "Slack: connection" in _health(bot)[1]["delivery"]
+    wait_until(
+        lambda: any("Slack unreachable" in r for r in _health(bot)[1].get("reasons", [])),
+        what="/healthz to report Slack down",
+    )
+    status, body = _health(bot)
+    assert status == 503 and "Slack: connection" in body["delivery"]
     fake_slack.come_up()
-    wait_until(lambda: fake_slack.messages(ENQUIRIES), what="delivery")
+    all_shown(bot)
     wait_until(lambda: _health(bot)[0] == 200, what="/healthz healthy again")
+
+
+def test_healthz_stays_healthy_through_a_short_outage(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.go_down()
+    assert bot.intake(intake_post("9602")).status == 202
+    wait_until(lambda: "Slack" in _health(bot)[1]["delivery"], what="the outage noticed")
+    status, body = _health(bot)
+    assert status == 200 and body["outbox"]["pending"] == 1  # reported, not yet a fault
+    fake_slack.come_up()
+    all_shown(bot)
+
+
+def test_healthz_is_unhealthy_when_a_change_waits_too_long(
+    start_bot, config_dir: Path, fake_slack
+) -> None:
+    _unhealthy_after(config_dir, 0.5)
+    bot = start_bot()
+    fake_slack.rate_limit("chat.postMessage", retry_after=30)  # Slack answers, but not yet
+    assert bot.intake(intake_post("9701")).status == 202
+    wait_until(lambda: _health(bot)[0] == 503, timeout=5, what="/healthz to report the wait")
+    assert any("waited" in reason for reason in _health(bot)[1]["reasons"])

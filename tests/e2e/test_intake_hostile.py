@@ -150,7 +150,10 @@ def test_a_thousand_post_batch_is_stored_and_queued(bot: BotUnderTest, fake_slac
     answer = bot.intake(posts)
     assert answer.status == 202
     assert answer.json()["accepted"] == 1000
-    assert bot.store.outbox_stats(bot.runtime.services.clock()).pending == 1000
-    assert bot.store.get_post_record("x:860999") is not None
+    # One theme: one view waits for Slack, listing all thousand posts.
+    assert bot.store.outbox_stats(bot.runtime.services.clock()).pending == 1
+    [stored] = bot.store.open_themes()
+    assert stored.theme.post_count == 1000
+    assert bot.store.get_post_record("x:860999")["theme"] == stored.theme.ref
     again = bot.intake([*posts[:10], intake_post("87000")])
     assert [r["status"] for r in again.json()["results"]] == ["duplicate"] * 10 + ["accepted"]

@@ -86,7 +86,7 @@ def test_home_tab_shows_backlog_and_routes(bot: BotUnderTest, fake_slack) -> Non
     assert "Anyshire Fire and Rescue Service" in view
     assert "#info-governance-foi" in view
     assert "1 post flagged" in view
-    assert "1 message waiting to reach Slack channels" in view
+    assert "1 update waiting to reach Slack channels" in view
 
 
 def test_flag_with_a_chosen_category_and_no_words(bot: BotUnderTest, fake_slack) -> None:

@@ -560,6 +560,33 @@ def test_a_late_answer_posts_the_message_before_the_caller_gives_up(fake: FakeSl
     assert [m["text"] for m in fake.messages("comms-foi")] == ["slow but accepted"]
 
 
+def test_blocks_holding_too_much_text_in_all_are_refused(fake: FakeSlack) -> None:
+    client = WebClient(base_url=fake.url, token=TOKEN, retry_handlers=[])
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}] * 5
+    error = slack_error(lambda: client.chat_postMessage(channel="C0FOI", text="t", blocks=sections))
+    assert error.response["error"] == "msg_blocks_too_long"
+    client.chat_postMessage(channel="C0FOI", text="t", blocks=sections[:4])  # 11,600: fine
+
+
+def test_the_per_channel_rate_limit_answers_429_with_retry_after(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.limit_per_channel(1.0)
+    first = client.chat_postMessage(channel="C0FOI", text="one")
+    error = slack_error(lambda: client.chat_postMessage(channel="C0FOI", text="two"))
+    assert error.response.status_code == 429
+    assert error.response.headers["Retry-After"] == "1"
+    reply = slack_error(
+        lambda: client.chat_update(channel="C0FOI", ts=first["ts"], text="one, edited")
+    )
+    assert reply.response.status_code == 429  # updates count against the channel too
+    client.chat_postMessage(channel="#elsewhere", text="another channel is not held up")
+    assert fake.rate_limited() == {"C0FOI": 2}
+    fake.limit_per_channel(None)
+    client.chat_postMessage(channel="C0FOI", text="two")
+    assert [m["text"] for m in fake.messages("C0FOI")] == ["one", "two"]
+
+
 def test_auth_test_says_which_scopes_the_token_has(client: WebClient) -> None:
     from bot.fakeslack.server import DEFAULT_SCOPES
 

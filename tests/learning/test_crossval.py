@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.config import load_config
 from bot.core.opinion import SecondOpinionPolicy
 from bot.core.posts import Author, Category, Classification, Kind, Network, Post
-from bot.learning.crossval import Labelled, decide, folds_of, read_labelled, score
+from bot.crossval import Labelled, decide, folds_of, read_labelled, score
 from bot.learning.train import shipped_corpus
 from tests.conftest import CONFIG_DIR
 
