@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot import __version__, deadline_command
+from bot import __version__, backup_command, deadline_command
 from bot.config import ConfigError, load_config
 from bot.templates_check import add_templates_command, report_templates
 
@@ -539,6 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
     _model_options(imp)
     imp.set_defaults(func=cmd_import)
+    backup_command.add_parsers(sub, data_dir=_data_dir)
     for child in _every_subparser(parser):
         _global_options(child, after_command=True)
     return parser
