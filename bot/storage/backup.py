@@ -15,10 +15,12 @@ directory open, and never deletes anything: data already there is moved aside to
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,17 +60,28 @@ class BackupSummary:
 
 def _data_files(root: Path) -> Iterator[Path]:
     """Every data file under `root`, relative to it, in a stable order."""
-    for directory, subdirs, names in os.walk(root):
-        here = Path(directory)
-        if here == root:
-            subdirs[:] = [d for d in subdirs if d not in _SKIPPED_AREAS]
-        subdirs.sort()
-        for name in sorted(names):
-            if name in _SKIPPED_NAMES or (name.startswith(".") and name.endswith(".tmp")):
-                continue
-            if here == root and name == MANIFEST:
-                continue
-            yield (here / name).relative_to(root)
+    yield from sorted(_inodes(root))
+
+
+def _inodes(root: Path) -> dict[Path, int]:
+    """Every data file under `root` (relative to it) with its inode number."""
+    found: dict[Path, int] = {}
+    stack = [(root, Path())]
+    while stack:
+        directory, relative = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (relative == Path() and name in _SKIPPED_AREAS):
+                        stack.append((Path(entry.path), relative / name))
+                elif entry.is_file(follow_symlinks=False):
+                    if name in _SKIPPED_NAMES or (name.startswith(".") and name.endswith(".tmp")):
+                        continue
+                    if relative == Path() and name == MANIFEST:
+                        continue
+                    found[relative / name] = entry.inode()
+    return found
 
 
 def _check_file(path: Path) -> None:
@@ -87,22 +100,46 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        target.unlink()
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        shutil.copy2(source, target)  # a file system without hard links
+
+
 def _snapshot(data_dir: Path, *, timeout: float) -> tuple[Path, list[Path], float]:
-    """Hard links to every data file, taken while the bot's writes wait; (folder, files, s)."""
+    """Hard links to every data file as it was at one instant; (folder, files, seconds the
+    bot's writes waited).
+
+    The links are made first while the bot works; then, while its writes wait, only the
+    files replaced since (a new inode), added or removed are brought up to date, so the
+    wait is a walk of the folders, not a link per file.
+    """
     snapshot = data_dir / BACKUPS / f".snapshot-{uuid.uuid4().hex[:12]}"
     snapshot.mkdir(parents=True)
+    linked: dict[Path, int] = {}
+    for relative, inode in _inodes(data_dir).items():
+        try:
+            _link(data_dir / relative, snapshot / relative)
+        except FileNotFoundError:
+            continue  # replaced or removed meanwhile: the second pass sees what is there
+        linked[relative] = inode
     with writes_paused(data_dir, timeout=timeout):
-        paused = datetime.now(UTC)
-        files = list(_data_files(data_dir))
-        for relative in files:
-            target = snapshot / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(data_dir / relative, target)
-            except OSError:  # a file system without hard links: copy while writes wait
-                shutil.copy2(data_dir / relative, target)
-        held = (datetime.now(UTC) - paused).total_seconds()
-    return snapshot, files, held
+        paused = time.monotonic()
+        now = _inodes(data_dir)
+        for relative in linked.keys() - now.keys():
+            (snapshot / relative).unlink()
+        for relative, inode in now.items():
+            if linked.get(relative) != inode:
+                _link(data_dir / relative, snapshot / relative)
+        held = time.monotonic() - paused
+    return snapshot, sorted(now), held
 
 
 def take_backup(
