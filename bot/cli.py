@@ -156,9 +156,13 @@ def _second_opinion(args: argparse.Namespace):  # -> LinearModel | None
     else:
         model = load_second_opinion(_data_dir(args))
     if model is not None:
+        from bot.learning.model import model_path
+
         info = model.info
+        shipped = not args.model and not model_path(_data_dir(args)).exists()
+        which = "the model shipped with commsbot" if shipped else "model"
         print(
-            f"second opinion: model trained {info.trained_at:%Y-%m-%d %H:%M} UTC "
+            f"second opinion: {which}, trained {info.trained_at:%Y-%m-%d %H:%M} UTC "
             f"on {info.corpus_size} posts",
             file=sys.stderr,
         )
