@@ -65,6 +65,7 @@ TOP = {
     "demo",
     "templates_check",
     "deadline_command",
+    "backup_command",
 }
 LAYERS: dict[str, set[str]] = {
     "core": {"core"},

@@ -38,7 +38,6 @@ import copy
 import fcntl
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -75,6 +74,7 @@ from bot.storage.events import EventIds
 from bot.storage.files import Files
 from bot.storage.intents import Intents
 from bot.storage.labels import LabelLog, check_labels_file
+from bot.storage.locks import PROCESS_LOCK, WRITE_LOCK, WriterLock
 from bot.storage.offenders import Offenders
 from bot.storage.outbox import RENDERED, OneOffFiles, OutboxItem, item_from_doc
 from bot.storage.parts import Parts
@@ -170,7 +170,7 @@ class Store:
 
     def __init__(self, data_dir: Path, *, themes: ThemeSettings | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.lock = threading.RLock()
+        self.lock = WriterLock()
         batch = WriteBatch()
         files = Files(batch)
         self._files = files
@@ -199,6 +199,7 @@ class Store:
         self._lock_file = self._take_process_lock()
         self.upgraded_from: int | None = None
         try:
+            self.lock.open_file(self.data_dir / WRITE_LOCK)
             self._remove_temporary_files()
             self.upgraded_from = upgrade(self.data_dir, areas=STORE_AREAS)
             self._check_schema()
@@ -218,7 +219,7 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _take_process_lock(self) -> int:
-        path = self.data_dir / ".lock"
+        path = self.data_dir / PROCESS_LOCK
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -348,6 +349,7 @@ class Store:
             self._files.close()
             self._parts.outbox.close()
             self._parts.themes.close()
+            self.lock.close_file()
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
 
