@@ -75,6 +75,7 @@ TEMPLATES = (
     "slack/staff_text.j2",
     "slack/action_refused.j2",
     "slack/theme_done.j2",
+    "slack/dead_letters.j2",
 )
 
 

@@ -346,6 +346,8 @@ class ThemeMessages:
                 theme=what.get("theme"),
                 post_key=post_key.replace("`", "'") if post_key else None,
                 message=what.get("message"),
+                title=what.get("title"),
+                posts=what.get("posts"),
                 error=str(data.get("error", "?")).replace("`", "'"),
             )
             return text, [_section(text)]

@@ -24,6 +24,8 @@ def register(app: App, services: Services) -> None:
             text = flag_reply(services.renderer, intake=intake)
         elif subcommand.lower() == "theme":
             text = staff_commands.theme_reply(services, argument=argument, user=command["user_id"])
+        elif subcommand.lower() == "outbox":
+            text = staff_commands.outbox_reply(services, argument=argument, user=command["user_id"])
         elif subcommand.lower() == "foi-due":
             text = foi_due_reply(
                 services.renderer, config=desk.config, argument=argument, now=services.clock()
