@@ -91,8 +91,10 @@ def _handle_each_event_once(services: Services) -> Callable[..., BoltResponse | 
 
     def handle_each_event_once(body: dict, next: Callable[[], None]) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not services.store.first_sighting(event_id, now=services.clock()):
-            logger.info("event %s already handled; ignoring Slack's retry", event_id)
+        # Recorded as handled only when its listener finishes (`event_handled`); while it
+        # is at work, a retry is ignored; if it fails, a retry is processed.
+        if event_id and not services.store.begin_event(event_id, now=services.clock()):
+            logger.info("event %s handled or being handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
         next()
         return None
@@ -123,6 +125,9 @@ def _error_handler(services: Services) -> Callable[..., BoltResponse | None]:
             logger.error("listener failed", exc_info=(type(error), error, error.__traceback__))
             text = services.renderer.render("slack/sorry.j2")
         payload = request.body if isinstance(request.body, dict) else {}
+        event_id = payload.get("event_id") if payload.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id:
+            services.store.abandon_event(event_id)
         if payload.get("type") == "view_submission" and response is not None:
             # The modal is still open: show the problem on the field it is about.
             field = getattr(error, "field", None) or _first_input(payload.get("view") or {})
