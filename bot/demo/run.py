@@ -66,6 +66,10 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for block in message.get("blocks") or []:
         texts = [block.get("text", {}).get("text", "")] if "text" in block else []
+        if block.get("type") == "actions":  # buttons: shown as [Label] [Label]
+            labels = [f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])]
+            lines.append(" ".join(labels))
+            continue
         texts += [element.get("text", "") for element in block.get("elements", [])]
         for text in texts:
             lines.extend(_plain(text).splitlines())

@@ -73,6 +73,10 @@ TEMPLATES = (
     "slack/sorry.j2",
     "slack/routed_post_hints.j2",
     "slack/masked_data.j2",
+    "slack/staff_text.j2",
+    "slack/action_refused.j2",
+    "slack/theme_done.j2",
+    "slack/dead_letters.j2",
 )
 
 

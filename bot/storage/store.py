@@ -188,6 +188,7 @@ class Store:
         )
         self._offenders = Offenders(self.data_dir / "offenders")
         self._events = EventIds(self.data_dir / "events", files)
+        self._events_in_progress: set[str] = set()
         self._actions = StaffActions(self._parts)
         self.totals = self._parts.totals
         # One-off messages (waiting, dead, oldest queued_at), kept for lock-free reads.
@@ -855,6 +856,34 @@ class Store:
         """True the first time an event id is seen; records it so retries are ignored."""
         with self.lock:
             return self._events.first_sighting(event_id, now=now)
+
+    def begin_event(self, event_id: str, *, now: datetime) -> bool:
+        """Whether to handle an event now: not if it was handled, or is being handled (Slack
+        retried while the first delivery is still at work). Marks it in progress (memory)."""
+        with self.lock:
+            if event_id in self._events_in_progress or self._events.handled(event_id, now=now):
+                return False
+            self._events_in_progress.add(event_id)
+            return True
+
+    def finish_event(self, event_id: str, *, now: datetime) -> None:
+        """An event was handled: recorded, so Slack's retries of it are ignored."""
+        with self.lock:
+            try:
+                if not self._events.handled(event_id, now=now):
+                    self._events.record(event_id, now=now)
+            finally:
+                self._events_in_progress.discard(event_id)
+
+    def event_in_progress(self, event_id: str) -> bool:
+        """Whether an event's listener is at work now."""
+        with self.lock:
+            return event_id in self._events_in_progress
+
+    def abandon_event(self, event_id: str) -> None:
+        """An event's handler failed: not recorded, so Slack's retry of it is processed."""
+        with self.lock:
+            self._events_in_progress.discard(event_id)
 
     def prune_events(self, *, older_than: timedelta, now: datetime) -> int:
         """Forget handled event ids older than `older_than`; Slack stops retrying long before."""
