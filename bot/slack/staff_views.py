@@ -125,7 +125,7 @@ class StaffViews:
     def move_modal(self, theme: Theme, posts: Sequence[Mapping[str, Any]]) -> dict:
         """Which post of `theme` to move, and to which theme (empty: a new one)."""
         options = self._post_options(posts)
-        post = {"type": "static_select", "options": options}
+        post: dict[str, Any] = {"type": "static_select", "options": options}
         if options:
             post["initial_option"] = options[0]
         target = {"type": "plain_text_input", "max_length": 20}
