@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -196,10 +197,9 @@ def _config_and_model(args: argparse.Namespace):  # -> tuple[DeskConfig, model] 
         return None
 
 
-def cmd_triage(args: argparse.Namespace) -> int:
-    """Dry-run classification and routing on a file of posts."""
-    from bot.triage import triage_command
-
+def _on_input(args: argparse.Namespace, run: Callable[..., int]) -> int:
+    """Run `run(config, model, source, size)` on the input file `args.file` (stdin for -),
+    with the configuration and second opinion loaded; 2 when any of them cannot be."""
     loaded = _config_and_model(args)
     if loaded is None:
         return 2
@@ -209,7 +209,19 @@ def cmd_triage(args: argparse.Namespace) -> int:
         return 2
     source, size = opened
     try:
-        return triage_command(
+        return run(config, model, source, size)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    """Dry-run classification and routing on a file of posts."""
+    from bot.triage import triage_command
+
+    return _on_input(
+        args,
+        lambda config, model, source, size: triage_command(
             config,
             source,
             output_format=args.format,
@@ -217,26 +229,17 @@ def cmd_triage(args: argparse.Namespace) -> int:
             err=sys.stderr,
             second_opinion=model,
             total_bytes=size,
-        )
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+        ),
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score triage on a labelled corpus."""
     from bot.evaluate import evaluate_command
 
-    loaded = _config_and_model(args)
-    if loaded is None:
-        return 2
-    config, model = loaded
-    opened = _open_input(args.file)
-    if opened is None:
-        return 2
-    source, _ = opened
-    try:
-        return evaluate_command(
+    return _on_input(
+        args,
+        lambda config, model, source, _size: evaluate_command(
             config,
             source,
             output_format=args.format,
@@ -245,10 +248,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             second_opinion=model,
             keep_misses=0 if args.summary else args.misses,
             texts=not (args.no_texts or args.summary),
-        )
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+        ),
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
