@@ -12,7 +12,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot import __version__, backup_command, deadline_command
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, DeskConfig, load_config
 from bot.templates_check import add_templates_command, report_templates
 
 
@@ -70,15 +70,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate the config directory and print every problem."""
-    directory = _config_dir(args)
+def load_or_report(directory: Path) -> DeskConfig | None:
+    """The configuration in `directory`, or None after printing every problem on stderr."""
     try:
-        config = load_config(directory)
+        return load_config(directory)
     except ConfigError as exc:
         print(f"{directory}: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the config directory and print every problem."""
+    directory = _config_dir(args)
+    config = load_or_report(directory)
+    if config is None:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
