@@ -156,3 +156,13 @@ def test_styles_only_on_a_terminal() -> None:
     assert to_file.getvalue() == "Next: run `commsbot serve`\n"
     assert "\x1b[1mNext:\x1b[0m" in to_terminal.getvalue()
     assert _SGR.sub("", to_terminal.getvalue()) == "Next: run commsbot serve\n"
+
+
+class _Ascii(io.StringIO):
+    encoding = "ascii"
+
+
+def test_an_output_without_unicode_gets_words_and_plain_glyphs() -> None:
+    out = _Ascii()
+    Screen(out).say("*T-0003* · :rotating_light: incident\n&gt; café", first="  • ")
+    assert out.getvalue() == "  * T-0003 - [rotating light] incident\n    | caf?\n"

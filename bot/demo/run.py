@@ -84,13 +84,8 @@ class Screen:
             emoji=False,
             soft_wrap=not terminal,
         )
-        encoding = getattr(out, "encoding", None) or "utf-8"
-        try:
-            "\N{POLICE CARS REVOLVING LIGHT}".encode(encoding)
-        except (UnicodeEncodeError, LookupError):
-            self.emoji = False
-        else:
-            self.emoji = True
+        self.encoding = getattr(out, "encoding", None) or "utf-8"
+        self.emoji = _encodable("\N{POLICE CARS REVOLVING LIGHT}", self.encoding)
 
     def say(self, mrkdwn: str, *, first: str = "", rest: str | None = None) -> None:
         """Print Slack mrkdwn as a person would read it, `first` before its first line."""
@@ -110,6 +105,8 @@ class Screen:
         self.console.print()
 
     def _print(self, prefix: Text, line: Text) -> None:
+        if not self.emoji:
+            prefix, line = _fitted(prefix, self.encoding), _fitted(line, self.encoding)
         if not self.console.is_terminal:
             self.console.print(prefix + line)
             return
@@ -118,6 +115,26 @@ class Screen:
         indent = Text(" " * len(prefix))
         for number, part in enumerate(line.wrap(self.console, width, overflow="fold")):
             self.console.print((prefix if number == 0 else indent) + part)
+
+
+# For an output that cannot show them (PYTHONIOENCODING=ascii), one character each.
+PLAIN_GLYPHS = str.maketrans({"•": "*", "↳": ">", "·": "-", "│": "|", "…": "."})
+
+
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _fitted(text: Text, encoding: str) -> Text:
+    """`text` with what `encoding` cannot write replaced, one character for one, styles kept."""
+    fitted = text.copy()
+    swapped = text.plain.translate(PLAIN_GLYPHS)
+    fitted.plain = "".join(c if _encodable(c, encoding) else "?" for c in swapped)
+    return fitted
 
 
 def run_demo(
