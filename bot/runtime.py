@@ -35,6 +35,7 @@ from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
+from bot.slack.people import PeopleResolver
 from bot.slack.theme_messages import Presentation, ThemeMessages
 from bot.sources.credentials import SourceSecrets, off_warnings, source_secrets
 from bot.storage import Store
@@ -169,7 +170,16 @@ def build_runtime(
         outbox.on_dead = lambda channel, what, error: desk.report_undeliverable(
             channel=channel, what=what, error=error, now=clock()
         )
-        services = Services(config=config, store=store, renderer=renderer, desk=desk, clock=clock)
+        services = Services(
+            config=config,
+            store=store,
+            renderer=renderer,
+            desk=desk,
+            clock=clock,
+            people=PeopleResolver(
+                client, refresh_seconds=config.desk.members_refresh_seconds, clock=clock
+            ),
+        )
         listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
         app = build_app(
             services,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import DeskConfig
 from bot.core.calendar import local_day_bounds
+from bot.core.people import Membership, NamedOnly
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.storage import OutboxStats, Store
@@ -37,6 +38,9 @@ class Services:
     renderer: TemplateRenderer
     desk: Desk
     clock: Callable[[], datetime] = utcnow
+    # Who is one of a set of people (desk members, admins): user groups resolved through
+    # Slack by the runtime; without Slack, named users only.
+    people: Membership = field(default_factory=NamedOnly)
 
     def desk_status(self) -> DeskStatus:
         """What the desk looks like now."""

@@ -65,6 +65,7 @@ TOP = {
     "demo",
     "templates_check",
     "deadline_command",
+    "backup_command",
 }
 LAYERS: dict[str, set[str]] = {
     "core": {"core"},
@@ -78,7 +79,8 @@ LAYERS: dict[str, set[str]] = {
     "fakeslack": {"fakeslack"},
     "desk": {"core", "config", "storage", "learning", "desk"},
     "services": {"core", "config", "storage", "learning", "desk", "services"},
-    "slack": BELOW_DESK | {"desk", "services", "slack"},
+    "staff": {"core", "config", "storage", "learning", "desk", "staff"},
+    "slack": BELOW_DESK | {"desk", "services", "staff", "slack"},
     "web": BELOW_DESK | {"desk", "services", "web", "slack", "sources"},
     "scheduling": BELOW_DESK | {"desk", "services", "scheduling"},
     # Dry-run tools of the CLI: the core and configuration, never the running bot.

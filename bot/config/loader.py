@@ -294,7 +294,7 @@ def load_config(directory: Path) -> DeskConfig:
         desk=desk,
         classifier=classifier,
         directory=directory,
-        warnings=(*warnings, *_stray_files(directory)),
+        warnings=(*warnings, *desk.people_warnings(), *_stray_files(directory)),
         replies=replies,
         clocks=clocks,
         escalation=escalation,

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from bot.config import DeskConfig
 from bot.core.templating import TemplateRenderer
+from bot.core.text import slack_escape
 from bot.core.themes import Priority
 from bot.demo.channels import ChannelRank, order_channels
 from bot.demo.slack_requests import signed_headers, slash_command
@@ -329,6 +330,10 @@ def _message_text(message: dict[str, Any]) -> str:
     """The mrkdwn a Slack message shows: its blocks' text, else its fallback text."""
     texts: list[str] = []
     for block in message.get("blocks") or []:
+        if block.get("type") == "actions":  # buttons, shown as [Label] [Label]
+            labels = [element.get("text", {}).get("text", "") for element in block["elements"]]
+            texts.append(" ".join(f"[{slack_escape(label)}]" for label in labels))
+            continue
         if "text" in block:
             texts.append(block.get("text", {}).get("text", ""))
         texts += [element.get("text", "") for element in block.get("elements", [])]
