@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
     try:
-        return run_demo(config_dir=_demo_config_dir(args), out=sys.stdout)
+        return run_demo(config_dir=_demo_config_dir(args), out=sys.stdout, verbose=args.verbose)
     except ConfigError as exc:
         print(f"commsbot demo cannot start: {exc}", file=sys.stderr)
         print("Run it from the commsbot checkout or pass --config-dir.", file=sys.stderr)
@@ -444,7 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="see the bot work against a local Slack stand-in",
         description="Run the bot against a local stand-in of Slack and send it sample posts, "
-        "to see where each would go. Needs no Slack workspace and changes nothing.",
+        "to see where each would go. Needs no Slack workspace and changes nothing. Exit "
+        "status 1 if a post did not reach the stand-in.",
+    )
+    demo.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the local addresses, HTTP answers, timings and whole threads",
     )
     demo.set_defaults(func=cmd_demo)
 
