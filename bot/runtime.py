@@ -147,7 +147,12 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    store = Store(settings.data_dir, themes=config.themes)
+    store = Store(
+        settings.data_dir,
+        themes=config.themes,
+        clocks=config.clocks,
+        escalation=config.escalation,
+    )
     try:
         secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())

@@ -222,8 +222,10 @@ class StaffActions:
         themes = []
         for theme in outcome.themes:
             before = parts.themes.get(theme.ref)
-            base = StoredTheme(theme, dict(before.views) if before else {})
-            themes.append(replace(base, theme=theme).with_changes(outcome.changes, now))
+            base = before if before is not None else StoredTheme(theme)
+            changed = replace(base, theme=theme, views=dict(base.views))
+            changed = parts.clockwork.settled(changed, now=now)
+            themes.append(changed.with_changes(outcome.changes, now))
         writes: list[FileWrite] = []
         if counter_moved:
             writes.append(
