@@ -33,6 +33,7 @@ from bot.settings import SHARE_DIR, Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
+from bot.slack.clock_messages import TEMPLATES as CLOCK_TEMPLATES
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.theme_messages import Presentation, ThemeMessages
@@ -62,7 +63,7 @@ def find_templates_dir() -> Path:
 def load_templates(directory: Path) -> TemplateRenderer:
     """A renderer for `directory`, having checked every template the bot uses."""
     renderer = TemplateRenderer(directory)
-    problems = renderer.problems(TEMPLATES)
+    problems = renderer.problems((*TEMPLATES, *CLOCK_TEMPLATES))
     if problems:
         raise StartupError("template problems:\n  " + "\n  ".join(problems))
     return renderer

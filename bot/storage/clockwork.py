@@ -42,6 +42,7 @@ from bot.storage.themes import StoredTheme
 # One-off message kinds the sweep queues (rendered by the Slack edge).
 REMINDER = "reminder"
 ESCALATION = "escalation"
+DUE_DIGEST = "due_digest"  # the daily digest of one channel
 
 
 def _default_clocks() -> Clocks:
