@@ -152,8 +152,9 @@ def test_the_manifest_promises_only_what_the_handlers_do() -> None:
     assert home["messages_tab_read_only_enabled"] is False or home["messages_tab_enabled"]
     assert [c["command"] for c in features["slash_commands"]] == [c.value for c in Command]
     assert settings["event_subscriptions"]["bot_events"] == [e.value for e in Event]
-    # No button, shortcut or modal is handled yet, so Slack must not send interactions.
-    assert settings["interactivity"]["is_enabled"] is False
+    # Buttons are handled (Acknowledge on escalation DMs): interactions go to the bot.
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
 
 
 def test_a_signed_command_and_slacks_certificate_check_still_work(bot: BotUnderTest) -> None:
