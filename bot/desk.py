@@ -19,7 +19,7 @@ from bot.core.posts import Category, Post
 from bot.core.routing import Triage, triage
 from bot.learning import load_second_opinion
 from bot.storage import PostToAccept, Store
-from bot.storage.clockwork import DUE_DIGEST, SweepOutcome
+from bot.storage.clockwork import SweepOutcome
 
 # The one-off message that tells the alerts channel what could not be delivered.
 UNDELIVERABLE = "undeliverable"
@@ -88,7 +88,8 @@ class Desk:
         self.sweep_clocks(now=now)
 
     def daily_digest(self, *, now: datetime) -> int:
-        """Queue, for each channel, what is due today and what is overdue; how many channels."""
+        """Queue, for each channel, what is due today and what is overdue, once a day; how
+        many channels (0 when it was already sent today)."""
         calendar = self.config.clocks.calendar
         today = calendar.local_date(now)
         rows: dict[str, list[dict[str, Any]]] = {}
@@ -107,15 +108,19 @@ class Desk:
                     "owner": stored.theme.owner,
                 }
             )
-        for channel, found in rows.items():
-            self.store.queue_message(
-                channel=channel,
-                kind=DUE_DIGEST,
-                data={"channel": channel, "rows": found[:DIGEST_PER_CHANNEL]},
-                now=now,
-            )
-        if rows:
-            self._on_queued()
+        if not rows:
+            return 0
+        queued = self.store.queue_daily_digest(
+            day=today,
+            channels={
+                channel: {"channel": channel, "rows": found[:DIGEST_PER_CHANNEL]}
+                for channel, found in rows.items()
+            },
+            now=now,
+        )
+        if not queued:
+            return 0  # already sent today (the job ran again after a restart)
+        self._on_queued()
         return len(rows)
 
     def report_undeliverable(

@@ -146,7 +146,8 @@ class SweepOutcome:
     escalation_dms: int = 0
 
 
-def _message(channel: str, kind: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def outbox_doc(channel: str, kind: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A one-off message as the outbox stores it, queued at `now`."""
     return {
         "channel": channel,
         "kind": kind,
@@ -215,7 +216,7 @@ def _sweep_one(
             channel = about["channel"]
             if channel is not None:
                 found.messages.append(
-                    _message(
+                    outbox_doc(
                         channel,
                         REMINDER,
                         about | {"thread_of": ref, "broadcast": stored.theme.owner is None},
@@ -223,7 +224,7 @@ def _sweep_one(
                     )
                 )
             if stored.theme.owner is not None:
-                found.messages.append(_message(stored.theme.owner, REMINDER, about, now))
+                found.messages.append(outbox_doc(stored.theme.owner, REMINDER, about, now))
             found.audit.append(
                 (
                     "reminder.sent",
@@ -258,7 +259,7 @@ def _sweep_one(
                 "by": escalation.by,
             }
             for user in step.user_ids:
-                found.messages.append(_message(user, ESCALATION, data, now))
+                found.messages.append(outbox_doc(user, ESCALATION, data, now))
                 dms += 1
             found.audit.append(
                 (

@@ -66,7 +66,7 @@ from bot.storage.atomic import (
     write_atomically,
 )
 from bot.storage.audit import AuditLog
-from bot.storage.clockwork import Clockwork, SweepOutcome
+from bot.storage.clockwork import DUE_DIGEST, Clockwork, SweepOutcome, outbox_doc
 from bot.storage.deskstate import DeskState
 from bot.storage.docs import (
     DAY,
@@ -852,6 +852,23 @@ class Store:
     def set_crisis(self, crisis: Crisis | None, *, by: str, now: datetime) -> None:
         """Start crisis mode (`crisis`) or end it (None); audited with who and when."""
         self._act(lambda: self._desk_state.set_crisis(self._parts, crisis, by=by, now=now))
+
+    def queue_daily_digest(
+        self, *, day: date, channels: Mapping[str, Mapping[str, Any]], now: datetime
+    ) -> bool:
+        """Queue the daily digest of `day` (data for each channel) unless it already was;
+        the record that it was is written with the messages, so it goes out once a day."""
+
+        def run() -> bool:
+            messages = [
+                outbox_doc(channel, DUE_DIGEST, data, now) for channel, data in channels.items()
+            ]
+            done = self._desk_state.queue_digest(self._parts, day=day, messages=messages, now=now)
+            if done:
+                self._note_one_offs()
+            return done
+
+        return self._act(run)
 
     # -- one-off messages ------------------------------------------------------------------
 

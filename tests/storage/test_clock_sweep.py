@@ -15,6 +15,7 @@ import pytest
 from bot.config import load_config
 from bot.core.deadlines import PauseReason
 from bot.core.posts import Author, Category, Classification, Network, Post
+from bot.desk import Desk
 from bot.storage import Store
 from bot.storage.intents import Intents
 from tests.conftest import CONFIG_DIR
@@ -248,3 +249,51 @@ def test_subject_access_pause_and_resume_move_the_due_date(tmp_path: Path) -> No
         assert resumed.clock is not None and resumed.clock.due_at > before.clock.due_at
         actions = [e["action"] for e in store.audit_entries((MONDAY_10 + timedelta(days=6)).date())]
         assert "subject_access.resume" in actions
+
+
+def digests(store: Store) -> list[str]:
+    return [i.channel for i in store.outbox_items() if i.kind == "due_digest"]
+
+
+def test_the_daily_digest_goes_once_a_day_even_across_a_restart(tmp_path: Path) -> None:
+
+    friday = MONDAY_10 - timedelta(days=3)
+    opening = MONDAY_10 - timedelta(hours=1, seconds=-30)  # 09:00:30 on Monday
+    with open_store(tmp_path) as store:
+        store.accept_post(
+            post("1", "When does the library open?", at=friday), ENQUIRY, channel="#e", now=friday
+        )
+        desk = Desk(config=_config(), store=store)
+        assert desk.daily_digest(now=opening) == 1
+        assert desk.daily_digest(now=opening + timedelta(minutes=5)) == 0
+    with open_store(tmp_path) as store:  # restarted inside the job's grace time
+        desk = Desk(config=_config(), store=store)
+        assert desk.daily_digest(now=opening + timedelta(minutes=10)) == 0
+        assert digests(store) == ["#e"]
+        assert desk.daily_digest(now=opening + timedelta(days=1)) == 1  # Tuesday's
+        assert digests(store) == ["#e", "#e"]
+
+
+def test_a_crash_while_queueing_the_digest_sends_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    opening = MONDAY_10 - timedelta(hours=1)
+    with open_store(tmp_path) as store:
+        store.accept_post(
+            post("1", "When does the library open?", at=opening - timedelta(days=3)),
+            ENQUIRY,
+            channel="#e",
+            now=opening - timedelta(days=3),
+        )
+
+        def crash(self: Intents, writes: object) -> None:
+            raise OSError("power cut")
+
+        monkeypatch.setattr(Intents, "_perform", crash)
+        with pytest.raises(OSError):
+            Desk(config=_config(), store=store).daily_digest(now=opening)
+        monkeypatch.undo()
+    with open_store(tmp_path) as store:  # the intent is carried out at start
+        assert Desk(config=_config(), store=store).daily_digest(now=opening) == 0
+        assert digests(store) == ["#e"]
