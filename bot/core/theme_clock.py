@@ -159,6 +159,23 @@ class ReminderDue:
     skipped: tuple[str, ...]
 
 
+def rekind_clock(clock: ThemeClock, *, category: str, now: datetime, clocks: Clocks) -> ThemeClock:
+    """The clock of a theme re-categorised to `category`: the deadline of its kind, counted
+    from the same receipt (a statutory clock runs from receipt, not from the staff action);
+    reminders already sent stay sent if they are still in the past, a breach is forgotten
+    if the new deadline is later. Unchanged when the kind stays the same."""
+    kind = deadline_kind(category, clocks)
+    if kind == clock.kind:
+        return clock
+    fresh = start_clock(category=category, received_at=clock.received_at, clocks=clocks)
+    fires = {f.threshold_id: f.fires_at for f in clocks.schedule(fresh.item)}
+    kept = tuple(s for s in clock.sent if s in fires and fires[s] <= now)
+    changed = replace(
+        fresh, sent=kept, stopped=clock.stopped, breached=clock.breached and fresh.due_at <= now
+    )
+    return _with_next(changed, clocks)
+
+
 def take_reminders(clock: ThemeClock, *, now: datetime, clocks: Clocks) -> ReminderDue:
     """The reminders due at `now`: only the latest is sent, the others recorded as passed."""
     if clock.stopped or clock.paused:

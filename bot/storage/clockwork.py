@@ -22,7 +22,9 @@ from bot.core.clocks import Clocks
 from bot.core.escalation import EscalationSetup
 from bot.core.theme_clock import (
     Escalation,
+    ThemeClock,
     acknowledge,
+    rekind_clock,
     restart_clock,
     start_clock,
     start_escalation,
@@ -105,10 +107,22 @@ class Clockwork:
         )
         return replace(stored, escalations=(*stored.escalations, escalation))
 
+    def rekinded(self, stored: StoredTheme, *, now: datetime) -> ThemeClock | None:
+        """The clock `stored` has for its category now (a new deadline if it changed kind)."""
+        if stored.clock is None:
+            return None
+        return rekind_clock(
+            stored.clock, category=stored.theme.category, now=now, clocks=self.clocks
+        )
+
     def settled(self, stored: StoredTheme, *, now: datetime) -> StoredTheme:
-        """A theme after a staff action: answered or closed stops its clock and escalations;
-        opened again restarts its reminders."""
+        """A theme after a staff action: re-categorised takes the deadline of its new kind;
+        answered or closed stops its clock and escalations; opened again restarts its
+        reminders."""
         clock = stored.clock
+        if clock is not None:
+            clock = self.rekinded(stored, now=now)
+            stored = replace(stored, clock=clock)
         if stored.theme.status is ThemeStatus.OPEN:
             if clock is None:
                 # A theme a staff action opened (a post moved out to a new theme).

@@ -297,3 +297,32 @@ def test_a_crash_while_queueing_the_digest_sends_it_once(
     with open_store(tmp_path) as store:  # the intent is carried out at start
         assert Desk(config=_config(), store=store).daily_digest(now=opening) == 0
         assert digests(store) == ["#e"]
+
+
+@pytest.mark.parametrize(
+    ("category", "kind"),
+    [("foi", "foi"), ("subject_access", "subject_access"), ("urgent", "urgent")],
+)
+def test_recategorising_a_theme_gives_it_the_deadline_of_its_new_kind_from_receipt(
+    tmp_path: Path, category: str, kind: str
+) -> None:
+    clocks = _config().clocks
+    with open_store(tmp_path) as store:
+        ref = store.accept_post(
+            post("1", "Please send me what you hold"), ENQUIRY, channel="#e", now=MONDAY_10
+        ).theme
+        later = MONDAY_10 + timedelta(days=1)
+        store.recategorise_theme(
+            ref or "", category=category, channels=("#foi",), by="U0STAFF001", now=later
+        )
+        stored = store.theme(ref or "")
+        assert stored is not None and stored.clock is not None
+        expected = clocks.deadline(kind, received_at=MONDAY_10).due_at
+        assert (stored.clock.kind, stored.clock.received_at) == (kind, MONDAY_10)
+        assert stored.clock.due_at == expected
+        assert (stored.clock.sar is not None) == (kind == "subject_access")
+        entry = [
+            e for e in store.audit_entries(later.date()) if e["action"] == "theme.recategorised"
+        ]
+        assert entry[-1]["new_deadline"] == {"kind": kind, "due_at": expected.isoformat()}
+        assert entry[-1]["deadline"]["kind"] == "theme"
