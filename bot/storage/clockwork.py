@@ -36,10 +36,11 @@ from bot.core.theme_clock import (
 from bot.core.theme_state import ThemeStatus
 from bot.storage.atomic import AtomicJSONStorage
 from bot.storage.audit import AuditLog
-from bot.storage.docs import iso
+from bot.storage.docs import iso, parse
 from bot.storage.intents import FileWrite
 from bot.storage.parts import Parts
 from bot.storage.themes import StoredTheme
+from bot.storage.views import theme_docs
 
 # One-off message kinds the sweep queues (rendered by the Slack edge).
 REMINDER = "reminder"
@@ -106,6 +107,17 @@ class Clockwork:
             clocks=self.clocks,
         )
         return replace(stored, escalations=(*stored.escalations, escalation))
+
+    def clocked(self, stored: StoredTheme, *, received_at: datetime) -> StoredTheme:
+        """A theme stored without a clock (before clocks existed, or rebuilt from
+        quarantine) with the one it would have had, counted from `received_at` (its first
+        post's arrival)."""
+        if stored.clock is not None:
+            return stored
+        clock = start_clock(
+            category=stored.theme.category, received_at=received_at, clocks=self.clocks
+        )
+        return replace(stored, clock=clock)
 
     def rekinded(self, stored: StoredTheme, *, now: datetime) -> ThemeClock | None:
         """The clock `stored` has for its category now (a new deadline if it changed kind)."""
@@ -193,16 +205,36 @@ def _about(stored: StoredTheme) -> dict[str, Any]:
     }
 
 
+def first_arrival(parts: Parts, stored: StoredTheme) -> datetime:
+    """When the first post of a theme now in it arrived (when it was posted if none says)."""
+    arrivals = [
+        parse(d["received_at"]) for d in theme_docs(parts, stored, None) if d.get("received_at")
+    ]
+    return min(arrivals, default=stored.theme.first_seen)
+
+
 def sweep(parts: Parts, work: Clockwork, *, now: datetime) -> SweepOutcome:
-    """Send what is due at `now` for every theme the index says has something due."""
+    """Send what is due at `now` for every theme the index says has something due; first
+    give a deadline to any open theme that has none."""
     found = _Sweep()
     outcome = SweepOutcome()
     reminders = dms = 0
-    refs = parts.themes.due_refs(now)
+    unclocked = parts.themes.unclocked()
+    refs = [*unclocked, *(r for r in parts.themes.due_refs(now) if r not in unclocked)]
     for ref in refs:
         stored = parts.themes.get(ref)
         if stored is None:
             continue
+        if stored.clock is None:
+            stored = work.clocked(stored, received_at=first_arrival(parts, stored))
+            clock = stored.clock
+            assert clock is not None
+            found.audit.append(
+                (
+                    "deadline.started",
+                    {"theme": ref, "kind": clock.kind, "due_at": iso(clock.due_at)},
+                )
+            )
         changed, sent_reminder, sent_dms = _sweep_one(stored, work, found, now=now)
         reminders += sent_reminder
         dms += sent_dms

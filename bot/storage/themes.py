@@ -260,6 +260,7 @@ class ThemeFiles:
         self._owner_of: dict[str, str] = {}
         self._dms: dict[tuple[str, str], tuple[str, str]] = {}
         self._awaiting: set[str] = set()  # themes with an escalation awaiting acknowledgement
+        self._unclocked: set[str] = set()  # open themes stored before clocks existed
 
     def close(self) -> None:
         """Refuse any further use."""
@@ -388,6 +389,7 @@ class ThemeFiles:
         if owner is not None:
             self._owned.get(owner, set()).discard(ref)
         self._awaiting.discard(ref)
+        self._unclocked.discard(ref)
 
     def _index(self, ref: str, stored: StoredTheme) -> None:
         """Keep the indexes of open work: next moment a sweep acts, open themes by due date,
@@ -397,6 +399,8 @@ class ThemeFiles:
         if next_at is not None:
             self._next[ref] = next_at
             heapq.heappush(self._wake, (next_at, ref))
+        if stored.clock is None and stored.theme.status is ThemeStatus.OPEN:
+            self._unclocked.add(ref)
         if stored.waiting_for_answer:
             assert stored.clock is not None
             self._due_of[ref] = stored.clock.due_at
@@ -419,6 +423,11 @@ class ThemeFiles:
             if self._next.get(ref) == at and ref not in found:
                 found.append(ref)
         return found
+
+    def unclocked(self) -> list[str]:
+        """Open themes without a deadline (stored before clocks existed, or rebuilt)."""
+        self._load()
+        return sorted(self._unclocked)
 
     def by_due(self, *, owner: str | None = None) -> Iterator[StoredTheme]:
         """Themes waiting for an answer, nearest deadline first (`owner`'s only, if given)."""

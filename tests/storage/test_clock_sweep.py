@@ -17,6 +17,7 @@ from bot.core.deadlines import PauseReason
 from bot.core.posts import Author, Category, Classification, Network, Post
 from bot.desk import Desk
 from bot.storage import Store
+from bot.storage.atomic import encode, read_data_file, write_atomically
 from bot.storage.intents import Intents
 from tests.conftest import CONFIG_DIR
 
@@ -326,3 +327,30 @@ def test_recategorising_a_theme_gives_it_the_deadline_of_its_new_kind_from_recei
         ]
         assert entry[-1]["new_deadline"] == {"kind": kind, "due_at": expected.isoformat()}
         assert entry[-1]["deadline"]["kind"] == "theme"
+
+
+def test_a_theme_stored_before_clocks_existed_gets_one_from_its_first_post(
+    tmp_path: Path,
+) -> None:
+    friday = MONDAY_10 - timedelta(days=3)
+    with open_store(tmp_path) as store:
+        ref = store.accept_post(
+            post("1", "FOI: how much was spent?", at=friday), FOI, channel="#foi", now=friday
+        ).theme
+    path = next(tmp_path.rglob(f"open/{ref}.json"))
+    data = read_data_file(path)
+    assert data is not None
+    data["theme"].pop("clock")  # as an older commsbot stored it
+    write_atomically(path, encode(data))
+    with open_store(tmp_path) as store:
+        assert store.theme(ref or "").clock is None  # type: ignore[union-attr]
+        store.sweep_clocks(now=MONDAY_10)
+        stored = store.theme(ref or "")
+        assert stored is not None and stored.clock is not None
+        expected = _config().clocks.deadline("foi", received_at=friday).due_at
+        assert (stored.clock.received_at, stored.clock.due_at) == (friday, expected)
+        assert [t.theme.ref for t in store.waiting_themes(limit=5)[0]] == [ref]
+        started = [
+            e for e in store.audit_entries(MONDAY_10.date()) if e["action"] == "deadline.started"
+        ]
+        assert started[0]["due_at"] == expected.isoformat()
