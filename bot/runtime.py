@@ -34,6 +34,7 @@ from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
 from bot.slack.clock_messages import TEMPLATES as CLOCK_TEMPLATES
+from bot.slack.home_refresh import HomeRefresher
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.theme_messages import Presentation, ThemeMessages
@@ -80,6 +81,7 @@ class Runtime:
     scheduler: Scheduler
     http: HttpServer
     listeners: ThreadPoolExecutor
+    homes: HomeRefresher
     socket_mode: SocketModeHandler | None = None
     _stopped: bool = False
 
@@ -93,6 +95,7 @@ class Runtime:
         """Start serving HTTP, delivering from the outbox and running scheduled jobs."""
         self.outbox.start()
         self.scheduler.start()
+        self.homes.start()
         self.http.start()
         if self.socket_mode is not None:
             try:
@@ -127,6 +130,7 @@ class Runtime:
         # Listeners Bolt runs after acknowledging (events) finish before storage closes.
         self.listeners.shutdown(wait=True)
         self.scheduler.stop()
+        self.homes.stop()
         if not self.outbox.stop():
             # Closing the store under a send in flight would lose the record of its delivery
             # and send it again after restart; the process exit releases the files instead.
@@ -224,6 +228,7 @@ def build_runtime(
         scheduler=scheduler,
         http=http,
         listeners=listeners,
+        homes=HomeRefresher(services, client),
         socket_mode=socket_mode,
     )
 

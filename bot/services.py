@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import DeskConfig
 from bot.core.calendar import local_day_bounds
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
+from bot.home import HomeViewers
 from bot.storage import OutboxStats, Store
 
 
@@ -37,6 +38,7 @@ class Services:
     renderer: TemplateRenderer
     desk: Desk
     clock: Callable[[], datetime] = utcnow
+    home: HomeViewers = field(default_factory=HomeViewers)  # who to show changes to
 
     def desk_status(self) -> DeskStatus:
         """What the desk looks like now."""

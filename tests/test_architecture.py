@@ -77,7 +77,8 @@ LAYERS: dict[str, set[str]] = {
     "corpus": set(),
     "fakeslack": {"fakeslack"},
     "desk": {"core", "config", "storage", "learning", "desk"},
-    "services": {"core", "config", "storage", "learning", "desk", "services"},
+    "home": {"home"},  # who has the App Home open: bookkeeping the Slack edge acts on
+    "services": {"core", "config", "storage", "learning", "desk", "home", "services"},
     "slack": BELOW_DESK | {"desk", "services", "slack"},
     "web": BELOW_DESK | {"desk", "services", "web", "slack", "sources"},
     "scheduling": BELOW_DESK | {"desk", "services", "scheduling"},

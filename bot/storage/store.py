@@ -221,6 +221,7 @@ class Store:
         self._events = EventIds(self.data_dir / "events", files)
         self._actions = StaffActions(self._parts)
         self._desk_state = DeskState(self.data_dir)
+        self._everyone_touched = False
         self.totals = self._parts.totals
         # One-off messages (waiting, dead, oldest queued_at), kept for lock-free reads.
         self._one_offs: tuple[int, int, datetime | None] = (0, 0, None)
@@ -852,6 +853,14 @@ class Store:
     def set_crisis(self, crisis: Crisis | None, *, by: str, now: datetime) -> None:
         """Start crisis mode (`crisis`) or end it (None); audited with who and when."""
         self._act(lambda: self._desk_state.set_crisis(self._parts, crisis, by=by, now=now))
+        self._everyone_touched = True
+
+    def take_touched(self) -> tuple[frozenset[str], bool]:
+        """The people whose own themes or escalations changed since last asked, and whether
+        something everyone's App Home shows changed (crisis mode started or ended)."""
+        with self.lock:
+            everyone, self._everyone_touched = self._everyone_touched, False
+            return self._parts.themes.take_touched(), everyone
 
     def queue_daily_digest(
         self, *, day: date, channels: Mapping[str, Mapping[str, Any]], now: datetime

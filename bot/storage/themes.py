@@ -219,6 +219,14 @@ class ViewWork:
     dead: str | None = None  # what Slack answered when it last refused this view
 
 
+def _people_of(stored: StoredTheme) -> set[str]:
+    """Who sees a theme on their own Home: its owner and the officers its escalations told."""
+    people = {u for e in stored.escalations for u in e.told}
+    if stored.theme.owner is not None:
+        people.add(stored.theme.owner)
+    return people
+
+
 class ThemeFiles:
     """The themes aggregate: open themes in memory, history and journals on disk.
 
@@ -261,6 +269,7 @@ class ThemeFiles:
         self._dms: dict[tuple[str, str], tuple[str, str]] = {}
         self._awaiting: set[str] = set()  # themes with an escalation awaiting acknowledgement
         self._unclocked: set[str] = set()  # open themes stored before clocks existed
+        self._touched: set[str] = set()  # people whose own themes or escalations changed
 
     def close(self) -> None:
         """Refuse any further use."""
@@ -424,6 +433,11 @@ class ThemeFiles:
                 found.append(ref)
         return found
 
+    def take_touched(self) -> frozenset[str]:
+        """The people whose themes or escalations changed since last asked."""
+        touched, self._touched = frozenset(self._touched), set()
+        return touched
+
     def unclocked(self) -> list[str]:
         """Open themes without a deadline (stored before clocks existed, or rebuilt)."""
         self._load()
@@ -583,6 +597,9 @@ class ThemeFiles:
         for stored in themes:
             ref = stored.theme.ref
             previous = self._open.get(ref)
+            for side in (previous, stored):
+                if side is not None:
+                    self._touched.update(_people_of(side))
             self._hold(stored)
             self._closed.pop(ref, None)
             for channel in stored.theme.channel_names:

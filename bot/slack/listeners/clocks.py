@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-import time
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -20,10 +18,6 @@ from bot.slack.messages import home_view
 logger = logging.getLogger(__name__)
 
 EYES = "eyes"
-# A person's Home tab is published at most this often when things change around them.
-HOME_DEBOUNCE_SECONDS = 5.0
-_published: dict[str, float] = {}
-_published_lock = threading.Lock()
 
 
 def acknowledge_by_reaction(services: Services, event: dict) -> bool:
@@ -94,16 +88,22 @@ def home(services: Services, user: str) -> dict[str, Any]:
 STATUTORY = frozenset({"foi", "eir", "subject_access"})
 
 
-def publish_home(services: Services, client: WebClient, user: str, *, force: bool) -> bool:
-    """Publish `user`'s Home tab; unless `force`, at most once per debounce interval."""
-    moment = time.monotonic()
-    with _published_lock:
-        last = _published.get(user)
-        if not force and last is not None and moment - last < HOME_DEBOUNCE_SECONDS:
-            return False
-        _published[user] = moment
+def publish_home(services: Services, client: WebClient, user: str) -> None:
+    """Publish `user`'s Home tab now (they opened it): later changes refresh it, debounced."""
     client.views_publish(user_id=user, view=home(services, user))
-    return True
+    services.home.opened(user, now=services.clock())
+
+
+def refresh_homes(services: Services, client: WebClient) -> list[str]:
+    """Publish again the Home of each recent viewer something changed for, at most once per
+    debounce interval each; who was published."""
+    now = services.clock()
+    users, everyone = services.store.take_touched()
+    services.home.touched(users, everyone=everyone, now=now)
+    due = services.home.due(now=now)
+    for user in due:
+        client.views_publish(user_id=user, view=home(services, user))
+    return due
 
 
 def register(app: App, services: Services) -> None:

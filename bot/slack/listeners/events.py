@@ -33,6 +33,6 @@ def register(app: App, services: Services) -> None:
 
     @app.event(Event.APP_HOME_OPENED.value, matchers=[_home_tab])
     def show_home(event: dict, client: WebClient) -> None:
-        publish_home(services, client, event["user"], force=True)
+        publish_home(services, client, event["user"])
 
     app.event(_ANY_EVENT)(acknowledge_quietly)
