@@ -33,6 +33,8 @@ from bot.settings import SHARE_DIR, Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
+from bot.slack.clock_messages import TEMPLATES as CLOCK_TEMPLATES
+from bot.slack.home_refresh import HomeRefresher
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.people import PeopleResolver
@@ -63,7 +65,7 @@ def find_templates_dir() -> Path:
 def load_templates(directory: Path) -> TemplateRenderer:
     """A renderer for `directory`, having checked every template the bot uses."""
     renderer = TemplateRenderer(directory)
-    problems = renderer.problems(TEMPLATES)
+    problems = renderer.problems((*TEMPLATES, *CLOCK_TEMPLATES))
     if problems:
         raise StartupError("template problems:\n  " + "\n  ".join(problems))
     return renderer
@@ -80,6 +82,7 @@ class Runtime:
     scheduler: Scheduler
     http: HttpServer
     listeners: ThreadPoolExecutor
+    homes: HomeRefresher
     socket_mode: SocketModeHandler | None = None
     _stopped: bool = False
 
@@ -93,6 +96,7 @@ class Runtime:
         """Start serving HTTP, delivering from the outbox and running scheduled jobs."""
         self.outbox.start()
         self.scheduler.start()
+        self.homes.start()
         self.http.start()
         if self.socket_mode is not None:
             try:
@@ -127,6 +131,7 @@ class Runtime:
         # Listeners Bolt runs after acknowledging (events) finish before storage closes.
         self.listeners.shutdown(wait=True)
         self.scheduler.stop()
+        self.homes.stop()
         if not self.outbox.stop():
             # Closing the store under a send in flight would lose the record of its delivery
             # and send it again after restart; the process exit releases the files instead.
@@ -148,7 +153,12 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    store = Store(settings.data_dir, themes=config.themes)
+    store = Store(
+        settings.data_dir,
+        themes=config.themes,
+        clocks=config.clocks,
+        escalation=config.escalation,
+    )
     try:
         secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
@@ -228,6 +238,7 @@ def build_runtime(
         scheduler=scheduler,
         http=http,
         listeners=listeners,
+        homes=HomeRefresher(services, client),
         socket_mode=socket_mode,
     )
 

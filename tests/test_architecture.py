@@ -78,7 +78,8 @@ LAYERS: dict[str, set[str]] = {
     "corpus": set(),
     "fakeslack": {"fakeslack"},
     "desk": {"core", "config", "storage", "learning", "desk"},
-    "services": {"core", "config", "storage", "learning", "desk", "services"},
+    "home": {"home"},  # who has the App Home open: bookkeeping the Slack edge acts on
+    "services": {"core", "config", "storage", "learning", "desk", "home", "services"},
     "staff": {"core", "config", "storage", "learning", "desk", "staff"},
     "slack": BELOW_DESK | {"desk", "services", "staff", "slack"},
     "web": BELOW_DESK | {"desk", "services", "web", "slack", "sources"},

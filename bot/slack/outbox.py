@@ -806,10 +806,26 @@ class OutboxWorker:
                 self._message_sent(item, found)
                 return found
         metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": wanted}}
-        outcome = self._post(item.channel, self._messages.one_off(item), metadata=metadata)
+        thread_ts = self._thread_of(item)
+        outcome = self._post(
+            item.channel,
+            self._messages.one_off(item),
+            metadata=metadata,
+            thread_ts=thread_ts,
+            reply_broadcast=thread_ts is not None and bool(item.data.get("broadcast")),
+        )
         if isinstance(outcome, Sent):
             self._message_sent(item, outcome)
         return outcome
+
+    def _thread_of(self, item: OutboxItem) -> str | None:
+        """The thread a one-off message belongs in: its theme's view in that channel, once
+        posted (a reminder); else None, and it goes to the channel itself."""
+        ref = item.data.get("thread_of")
+        if not ref:
+            return None
+        stored = self._store.theme(str(ref))
+        return stored.view(item.channel).parent_ts if stored is not None else None
 
     def _message_sent(self, item: OutboxItem, sent: Sent) -> None:
         now = self._clock()
@@ -852,6 +868,7 @@ class OutboxWorker:
         *,
         metadata: dict[str, Any],
         thread_ts: str | None = None,
+        reply_broadcast: bool = False,
     ) -> Sent | Failure:
         text, blocks = message
         arguments: dict[str, Any] = {
@@ -863,6 +880,8 @@ class OutboxWorker:
         }
         if thread_ts is not None:
             arguments["thread_ts"] = thread_ts
+        if reply_broadcast:
+            arguments["reply_broadcast"] = True
         return self._call(lambda: self._client.chat_postMessage(**arguments), channel=channel)
 
     def _call(self, make: Callable[[], Any], *, channel: str | None = None) -> Sent | Failure:
