@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog}: cannot start: {error}\n")
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)
-    print(f"Fake Slack Web API at {fake.url} (Ctrl-C to stop)", flush=True)
     try:
+        # Inside the try: a signal may come as soon as the line is read, before the wait.
+        print(f"Fake Slack Web API at {fake.url} (Ctrl-C to stop)", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
