@@ -71,3 +71,41 @@ def test_app_home_shows_the_clocks_and_a_crisis_banner(start_bot, fake_slack: Fa
         "Escalations awaiting acknowledgement",
     ):
         assert heading in text
+
+
+SAR_TEXT = "I want a copy of all the personal data the council holds about me please"
+STRANGER = "U0STRANGER9"
+
+
+def test_escalate_and_subject_access_commands_by_a_desk_member(
+    start_bot, fake_slack: FakeSlack
+) -> None:
+    bot: BotUnderTest = start_bot(clock=fixed_clock(MONDAY_10))
+    assert bot.intake(intake_post("2003", text=SAR_TEXT)).status in (200, 202)
+    ref = bot.store.get_post_record("x:2003")["theme"]
+    due = bot.store.theme(ref).clock.due_at
+
+    refused = bot.command(f"sar pause {ref} identity", user_id=STRANGER).json()["text"]
+    assert "only desk members" in refused
+    assert bot.store.theme(ref).clock.paused is False  # nothing changed
+    assert (
+        "only desk members"
+        in bot.command(f"escalate {ref} foi_lead", user_id=STRANGER).json()["text"]
+    )
+
+    paused = bot.command(f"sar pause {ref} identity").json()["text"]
+    assert f"{ref}: subject access clock paused" in paused
+    assert bot.store.theme(ref).clock.paused is True
+    assert "resumed" in bot.command(f"sar resume {ref}").json()["text"]
+    extended = bot.command(f"sar extend {ref} 2").json()["text"]
+    assert "extended" in extended
+    assert bot.store.theme(ref).clock.due_at > due
+    assert "Use:" in bot.command(f"sar extend {ref} lots").json()["text"]
+
+    answer = bot.command(f"escalate {ref} foi_lead please look today").json()["text"]
+    assert f"{ref} is escalated to foi_lead" in answer
+    wait_until(lambda: fake_slack.messages(FOI_LEAD), what="the DM to the FOI lead")
+    assert ref in fake_slack.messages(FOI_LEAD)[-1]["text"]
+    actions = [e["action"] for e in bot.store.audit_entries(MONDAY_10.date())]
+    assert any("sar" in a or "subject_access" in a for a in actions)
+    assert any("escalat" in a for a in actions)

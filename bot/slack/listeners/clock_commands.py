@@ -9,13 +9,13 @@ from datetime import datetime
 from bot.core.crisis import Crisis
 from bot.core.deadlines import ClockError, PauseReason
 from bot.core.escalation import EscalationError
-from bot.core.people import People, is_one_of
+from bot.core.people import People
 from bot.services import Services
 from bot.slack.clock_messages import QUEUE_PAGE, queue_text, row, when
+from bot.staff import StaffDesk
 
 SUBCOMMANDS = frozenset({"queue", "mine", "assign", "escalate", "sar", "answered", "crisis"})
-# The officer role that may start and end crisis mode (with the desk's admins, once they
-# are configured).
+# The officer role that may start and end crisis mode (as may the desk's admins).
 CRISIS_ROLE = "head_of_comms"
 _REF = re.compile(r"^[A-Za-z]+-\d+$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]{8,})(?:\|[^>]*)?>$")
@@ -53,6 +53,7 @@ def answer(services: Services, subcommand: str, argument: str, *, user: str) -> 
         ref = _ref(words[0]) if words else None
         if ref is None:
             return _reply(services, "usage", usage=USAGE[subcommand])
+        require_member(services, user, ref)
         if subcommand == "answered":
             services.desk.mark_answered(ref, by=user, now=now)
             return _reply(services, "answered", ref=ref)
@@ -86,11 +87,20 @@ def _queue(services: Services, *, page: int, owner: str | None, now: datetime) -
     return queue_text(services.renderer, rows=rows, total=total, page=page, mine=owner is not None)
 
 
+def require_member(services: Services, user: str, ref: str) -> None:
+    """ActionRefused (said politely by the app's error handler) unless theme `ref` exists
+    and `user` is a desk member of its account: assigning, escalating, pausing a subject
+    access clock and marking a theme answered are the desk's to do."""
+    StaffDesk(desk=services.desk, membership=services.people).theme_for(user, ref)
+
+
 def may_declare_crisis(services: Services, user: str) -> bool:
-    """Whether `user` may start or end crisis mode: an officer of the head of comms role."""
+    """Whether `user` may start or end crisis mode: a desk admin, or an officer of the head
+    of comms role."""
     heads = services.config.escalation.directory.with_role(CRISIS_ROLE)
     people = People(users=frozenset(o.slack_user_id for o in heads), usergroups=frozenset())
-    return is_one_of(user, people, usergroup_members={})
+    admins = services.config.desk.admins.people()
+    return services.people.is_one_of(user, people) or services.people.is_one_of(user, admins)
 
 
 def _crisis(
@@ -118,6 +128,7 @@ def _sar(services: Services, words: list[str], *, user: str, now: datetime) -> s
     ref = _ref(words[1]) if len(words) > 1 else None
     if action not in ("pause", "resume", "extend") or ref is None:
         return _reply(services, "usage", usage=USAGE["sar"])
+    require_member(services, user, ref)
     reason, months = None, 0
     if action == "pause":
         try:
