@@ -266,6 +266,37 @@ class ModerationModel(BaseModel):
     suggest_block_after: int = Field(default=3, ge=1, le=100)
 
 
+_INTEGRATION_ID = re.compile(r"^[AB][A-Z0-9]{6,}$")
+
+
+class IntakeChannelModel(BaseModel):
+    """One intake channel: the account it feeds, and the integrations taken in automatically."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: str = Field(min_length=1)
+    # Bot IDs (B...) or app IDs (A...) whose messages here become posts without a 🚩.
+    integrations: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _account_alone(cls, value: object) -> object:
+        """`"#channel": council` is short for `{account: council}`."""
+        return {"account": value} if isinstance(value, str) else value
+
+    @field_validator("integrations")
+    @classmethod
+    def _integrations_valid(cls, value: list[str]) -> list[str]:
+        bad = [i for i in value if not isinstance(i, str) or not _INTEGRATION_ID.match(i)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(map(repr, bad))} do not look like Slack bot or app IDs (B or A "
+                "then capitals and digits, e.g. B0123ABCD; in Slack: click the integration's "
+                "name on one of its messages, or see its app's settings page for the App ID)"
+            )
+        return value
+
+
 class DeskFile(BaseModel):
     """The whole of `desk.yaml`."""
 
@@ -284,9 +315,10 @@ class DeskFile(BaseModel):
     moderation: ModerationModel = ModerationModel()
     # Desk admins: who may list and resend what Slack refused (`/comms outbox`).
     admins: PeopleModel = PeopleModel()
-    # Slack channels where a :triangular_flag_on_post: reaction makes a message a post, and
-    # the account each one feeds: {"#monitoring-alerts": council}.
-    intake_channels: dict[str, str] = Field(default_factory=dict)
+    # Slack channels where a :triangular_flag_on_post: reaction makes a message a post, the
+    # account each one feeds, and the integrations whose messages are taken in unasked:
+    # {"#monitoring-alerts": council} or {"#alerts": {account: council, integrations: [B...]}}.
+    intake_channels: dict[str, IntakeChannelModel] = Field(default_factory=dict)
     # How long who is in a user group is remembered before Slack is asked again.
     members_refresh_seconds: float = Field(default=300, ge=10, le=86400)
 
@@ -313,7 +345,9 @@ class DeskFile(BaseModel):
 
     @field_validator("intake_channels")
     @classmethod
-    def _intake_channels_valid(cls, value: dict[str, str]) -> dict[str, str]:
+    def _intake_channels_valid(
+        cls, value: dict[str, IntakeChannelModel]
+    ) -> dict[str, IntakeChannelModel]:
         problems = []
         for channel in value:
             try:
@@ -326,7 +360,9 @@ class DeskFile(BaseModel):
 
     @model_validator(mode="after")
     def _intake_accounts_known(self) -> DeskFile:
-        unknown = {c: a for c, a in self.intake_channels.items() if a not in self.accounts}
+        unknown = {
+            c: i.account for c, i in self.intake_channels.items() if i.account not in self.accounts
+        }
         if unknown:
             raise ValueError(
                 "intake_channels: "

@@ -566,7 +566,7 @@ class _Workspace:
     def new_ts(self) -> str:
         """A unique, increasing message timestamp from the clock, as Slack gives them."""
         micros = max(self._next_ts, int(time.time() * 1_000_000) // 100 * 100)
-        self._next_ts += 100
+        self._next_ts = micros + 100
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     # -- conversations -----------------------------------------------------------------------
@@ -825,17 +825,30 @@ class _Workspace:
         }
 
     def conversations_replies(self, params: dict) -> dict:
-        """conversations.replies: a thread's parent followed by its replies."""
+        """conversations.replies: a thread, parent first, given the ts of its parent or of
+        any reply; as in Slack, `oldest` and `latest` bound the timestamps (exclusive unless
+        `inclusive`) and `limit` caps how many come back."""
         channel = self.existing_channel(params)
-        parent = self.find_message(channel, _optional_str(params, "ts"))
-        if parent is None:
+        found = self.find_message(channel, _optional_str(params, "ts"))
+        if found is None:
             raise _SlackError("thread_not_found")
-        replies = [
+        parent = self.find_message(channel, found.get("thread_ts", found["ts"])) or found
+        oldest = _ts_param(params, "oldest", default=0.0)
+        latest = _ts_param(params, "latest", default=float("inf"))
+        inclusive = _truthy(params.get("inclusive"))
+        limit = _int_param(params, "limit", default=1000, error="invalid_limit")
+
+        def in_range(ts: str) -> bool:
+            value = float(ts)
+            return oldest <= value <= latest if inclusive else oldest < value < latest
+
+        thread = [parent] + [
             message
             for message in self.messages[channel]
             if message.get("thread_ts") == parent["ts"] and message is not parent
         ]
-        return {"ok": True, "messages": copy.deepcopy([parent, *replies]), "has_more": False}
+        shown = [message for message in thread if in_range(message["ts"])][:limit]
+        return {"ok": True, "messages": copy.deepcopy(shown), "has_more": False}
 
     def reactions_add(self, params: dict) -> dict:
         """reactions.add: the bot reacts to a message."""
@@ -1320,6 +1333,22 @@ class FakeSlack:
             if channel_id is None:
                 return []
             return copy.deepcopy(self._workspace.messages.get(channel_id, []))
+
+    def post_as(self, channel: str, message: dict) -> dict:
+        """Someone else posts ``message`` (a person's ``user``, or an integration's
+        ``bot_id``/``bot_profile``) in a channel, as if through Slack; the stored message,
+        with the fresh ``ts`` it was given (or the one in ``message``)."""
+        with self._lock:
+            channel_id = self._workspace.find_channel(channel)
+            if channel_id is None:
+                raise KeyError(f"no channel {channel!r} in the fake Slack")
+            stored = {"type": "message", "team": TEAM_ID, "ts": self._workspace.new_ts()}
+            stored |= copy.deepcopy(message)
+            thread_ts = stored.get("thread_ts")
+            if thread_ts is not None and thread_ts != stored["ts"]:
+                self._workspace._note_reply(channel_id, thread_ts, stored["ts"])
+            self._workspace.messages.setdefault(channel_id, []).append(stored)
+            return copy.deepcopy(stored)
 
     def channels(self) -> dict[str, str]:
         """Channel name -> id, including channels created by posting to them."""

@@ -14,6 +14,9 @@ class Event(StrEnum):
 
     APP_HOME_OPENED = "app_home_opened"
     REACTION_ADDED = "reaction_added"
+    # Messages in public / private channels the bot is in (intake channels' integrations).
+    MESSAGE_CHANNELS = "message.channels"
+    MESSAGE_GROUPS = "message.groups"
 
 
 class Action(StrEnum):

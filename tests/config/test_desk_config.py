@@ -158,6 +158,16 @@ def test_an_account_with_no_desk_members_fails_safe_with_a_warning(config_copy: 
             'intake_channels: {"#mon": police}',
             "not an account",
         ),
+        (
+            '# intake_channels:\n#   "#social-monitoring": council',
+            'intake_channels:\n  "#mon": {account: council, integrations: [monitor-bot]}',
+            "intake_channels.#mon.integrations",
+        ),
+        (
+            '# intake_channels:\n#   "#social-monitoring": council',
+            'intake_channels:\n  "#mon": {account: council, bots: [B0123ABCD]}',
+            "intake_channels.#mon.bots",
+        ),
     ],
 )
 def test_bad_people_and_intake_channels_are_named(

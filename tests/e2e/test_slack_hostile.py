@@ -15,7 +15,7 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 
 from bot.demo.slack_requests import signed_headers, slash_command
-from bot.slack.ids import Command, Event
+from bot.slack.ids import Command, Event, Shortcut
 from tests.conftest import REPO, SIGNING_SECRET, BotUnderTest, http_post
 
 MARKER = "PRIVATE-WORDS-FROM-THE-PUBLIC"
@@ -154,6 +154,9 @@ def test_the_manifest_promises_only_what_the_handlers_do() -> None:
     assert home["messages_tab_read_only_enabled"] is False or home["messages_tab_enabled"]
     assert [c["command"] for c in features["slash_commands"]] == [c.value for c in Command]
     assert settings["event_subscriptions"]["bot_events"] == [e.value for e in Event]
+    assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
+        ("message", s.value) for s in Shortcut
+    ]
     # Buttons, modals and the shortcut are handled: interactivity on, at the same URL.
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")

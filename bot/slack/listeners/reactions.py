@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.slack.ids import Event
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 # (services, the reaction_added event) -> whether this handler dealt with it.
 ReactionHandler = Callable[[Services, dict], bool]
 REACTION_HANDLERS: list[ReactionHandler] = []
+# The Web API client (with the bot token) of the reaction being dispatched, for a handler
+# that needs to ask Slack something (the message reacted to, say).
+current_client: ContextVar[WebClient | None] = ContextVar("reaction_client", default=None)
 
 
 def add_reaction_handler(handler: ReactionHandler) -> None:
@@ -42,9 +47,13 @@ def dispatch(services: Services, event: dict) -> bool:
     return False
 
 
-def on_reaction_added(services: Services, event: dict, body: dict) -> None:
+def on_reaction_added(services: Services, event: dict, body: dict, client: WebClient) -> None:
     """Listener: a reaction was added to a message the bot can see."""
-    dispatch(services, event)
+    token = current_client.set(client)
+    try:
+        dispatch(services, event)
+    finally:
+        current_client.reset(token)
     event_handled(services, body)
 
 
