@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from bot.core.crisis import Crisis
 from bot.core.posts import Classification, Post
 from bot.core.theme_state import CloseReason
 from bot.core.themes import ThemeSettings
@@ -60,6 +61,7 @@ from bot.storage.atomic import (
     write_atomically,
 )
 from bot.storage.audit import AuditLog
+from bot.storage.deskstate import DeskState
 from bot.storage.docs import (
     DAY,
     PostToAccept,
@@ -92,7 +94,18 @@ QUARANTINE = "quarantine"
 # The folders of the data directory this store writes, each file checksummed. Anything else
 # there (a trained model, backups) is not the store's to check or quarantine.
 STORE_AREAS = frozenset(
-    {"outbox", "events", "index", "posts", "audit", "offenders", "themes", "labels", "intents"}
+    {
+        "outbox",
+        "events",
+        "index",
+        "posts",
+        "audit",
+        "offenders",
+        "themes",
+        "labels",
+        "intents",
+        "desk",
+    }
 )
 
 _QUARANTINE_ADVICE = {
@@ -118,6 +131,8 @@ _QUARANTINE_ADVICE = {
     "are only in the quarantined copy and the audit trail.",
     "labels": "The corrections in it are only in the quarantined copy: `commsbot train` will "
     "not learn from them until you restore it.",
+    "desk": "The desk's state (crisis mode) starts again empty: if a crisis was on, start "
+    "it again with /comms crisis start; the audit trail has who started it and when.",
     "intents": "A staff action that was being written is only in the quarantined copy: check "
     "the themes it names.",
 }
@@ -189,6 +204,7 @@ class Store:
         self._offenders = Offenders(self.data_dir / "offenders")
         self._events = EventIds(self.data_dir / "events", files)
         self._actions = StaffActions(self._parts)
+        self._desk_state = DeskState(self.data_dir)
         self.totals = self._parts.totals
         # One-off messages (waiting, dead, oldest queued_at), kept for lock-free reads.
         self._one_offs: tuple[int, int, datetime | None] = (0, 0, None)
@@ -361,6 +377,7 @@ class Store:
         """After a failed write: forget every cached file so the disk is read afresh."""
         with self.lock:
             self._parts.forget()
+            self._desk_state.forget()
 
     def check(self) -> None:
         """Raise StorageError if the data directory cannot be read and written now."""
@@ -677,6 +694,17 @@ class Store:
     def labels(self, day: datetime) -> list[dict[str, Any]]:
         """The re-categorisations recorded on one UTC day."""
         return self._parts.labels.entries(day)
+
+    # -- the desk as a whole: crisis mode ------------------------------------------------
+
+    def crisis(self) -> Crisis | None:
+        """The active crisis, or None when the desk is not in crisis mode."""
+        with self.lock:
+            return self._desk_state.crisis()
+
+    def set_crisis(self, crisis: Crisis | None, *, by: str, now: datetime) -> None:
+        """Start crisis mode (`crisis`) or end it (None); audited with who and when."""
+        self._act(lambda: self._desk_state.set_crisis(self._parts, crisis, by=by, now=now))
 
     # -- one-off messages ------------------------------------------------------------------
 
