@@ -65,6 +65,12 @@ class Desk:
         post = post_from_flag(request, flagged_by=flagged_by, now=now)
         return self.take(post, now=now, category=request.category)
 
+    def mark_answered(self, ref: str, *, by: str | None, now: datetime) -> None:
+        """Theme `ref` is answered (its reply was published or marked posted): its reminders
+        and escalations stop. KeyError if there is no such theme."""
+        self.store.mark_theme_answered(ref, by=by, now=now)
+        self._on_queued()
+
     def report_undeliverable(
         self, *, channel: str, what: Mapping[str, Any], error: str, now: datetime
     ) -> None:
