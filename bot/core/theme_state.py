@@ -33,6 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.people import People, is_one_of
 from bot.core.themes import OpenTheme, Placement, Priority, ThemeKind, ThemeSignature
 
 # How many of the newest posts each channel of a theme remembers, for its parent message.
@@ -569,29 +570,24 @@ def claim(theme: Theme, *, owner: str | None, now: datetime) -> Outcome:
     return Outcome((changed,), (Change(theme.ref, ChangeKind.OWNER, theme.channel_names),))
 
 
-@dataclass(frozen=True)
-class DeskMembers:
-    """Who may act on an account's themes: Slack user ids and user group ids."""
-
-    users: frozenset[str] = frozenset()
-    usergroups: frozenset[str] = frozenset()
+# Desk members of an account: the users and user groups who may act on its themes.
+DeskMembers = People
 
 
 def may_act(
     user: str,
     *,
     account: str,
-    members: Mapping[str, DeskMembers],
+    members: Mapping[str, People],
     usergroup_members: Mapping[str, frozenset[str]],
 ) -> bool:
     """Whether `user` is a desk member of `account`: named, or in one of its user groups.
 
     `usergroup_members` is a snapshot of who is in each user group (resolved through Slack
-    by the edge); a group not in it counts as empty.
+    by the edge); a group not in it counts as empty. An account with no members configured
+    lets nobody act.
     """
     found = members.get(account)
     if found is None:
         return False
-    if user in found.users:
-        return True
-    return any(user in usergroup_members.get(group, frozenset()) for group in found.usergroups)
+    return is_one_of(user, found, usergroup_members=usergroup_members)

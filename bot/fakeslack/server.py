@@ -16,7 +16,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -45,6 +45,7 @@ DEFAULT_SCOPES = (
     "channels:read",
     "groups:read",
     "users:read",
+    "usergroups:read",
 )
 SCOPES_HEADER = "X-OAuth-Scopes"
 
@@ -501,6 +502,7 @@ class _Workspace:
         not_member: Iterable[str] = (),
         users: Iterable[str] | None = None,
         usergroups: dict[str, str] | None = None,
+        usergroup_members: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self._configured_channels = dict(channels) | dict(private_channels or {})
         self.private = set((private_channels or {}).values())
@@ -509,6 +511,9 @@ class _Workspace:
         }
         self.users = None if users is None else set(users) | {BOT_USER_ID}
         self.usergroups = dict(usergroups or {})
+        self.usergroup_members: dict[str, list[str]] = {
+            group: list(users) for group, users in (usergroup_members or {}).items()
+        }
         self.auto_create_channels = auto_create_channels
         self.methods: dict[str, Callable[[dict], dict]] = {
             "api.test": self.api_test,
@@ -528,6 +533,7 @@ class _Workspace:
             "reactions.remove": self.reactions_remove,
             "users.info": self.users_info,
             "usergroups.list": self.usergroups_list,
+            "usergroups.users.list": self.usergroups_users_list,
             "views.publish": self.views_publish,
             "views.open": self.views_open,
             "views.push": self.views_open,
@@ -883,6 +889,13 @@ class _Workspace:
         ]
         return {"ok": True, "usergroups": groups}
 
+    def usergroups_users_list(self, params: dict) -> dict:
+        """usergroups.users.list: the user ids in one user group (by its id)."""
+        group = _str_param(params, "usergroup", error="invalid_arguments")
+        if group not in self.usergroup_members and group not in self.usergroups.values():
+            raise _SlackError("no_such_subteam")
+        return {"ok": True, "users": list(self.usergroup_members.get(group, []))}
+
     def views_publish(self, params: dict) -> dict:
         """views.publish: set a user's App Home."""
         user_id = _str_param(params, "user_id", error="invalid_arguments")
@@ -1160,13 +1173,15 @@ class FakeSlack:
         scopes: Iterable[str] | None = DEFAULT_SCOPES,
         users: Iterable[str] | None = None,
         usergroups: dict[str, str] | None = None,
+        usergroup_members: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """A fake workspace; by default every public channel has the bot in it.
 
         ``private_channels`` (name -> id) are seen by the bot only if it is a member;
         ``not_member`` names channels (public or private) the bot is not in. ``scopes`` are
         reported by auth.test in X-OAuth-Scopes (None: no header). With ``users``, only those
-        user ids (and the bot) exist; ``usergroups`` maps handles to ids.
+        user ids (and the bot) exist; ``usergroups`` maps handles to ids and
+        ``usergroup_members`` group ids to the user ids in them (usergroups.users.list).
         """
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, not {port}")
@@ -1186,6 +1201,7 @@ class FakeSlack:
             not_member=not_member,
             users=users,
             usergroups=usergroups,
+            usergroup_members=usergroup_members,
         )
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
@@ -1420,6 +1436,11 @@ class FakeSlack:
             return _json_answer(429, {"ok": False, "error": "ratelimited"}, headers)
         self._last_paced[channel] = now
         return None
+
+    def set_usergroup_members(self, group_id: str, users: Iterable[str]) -> None:
+        """Put exactly ``users`` in user group ``group_id`` (as usergroups.users.list tells)."""
+        with self._lock:
+            self._workspace.usergroup_members[group_id] = list(users)
 
     def reset(self) -> None:
         """Forget calls, messages, views, responses, created channels and injected faults."""
