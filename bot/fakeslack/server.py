@@ -46,6 +46,7 @@ DEFAULT_SCOPES = (
     "groups:read",
     "users:read",
     "usergroups:read",
+    "reactions:read",
 )
 SCOPES_HEADER = "X-OAuth-Scopes"
 

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.core.errors import DeskError
 from bot.services import Services
 from bot.slack.authorize import BotTokenAuthorizer
-from bot.slack.listeners import commands, events
+from bot.slack.listeners import commands, events, reactions
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ def build_app(
     )
     app.middleware(_handle_each_event_once(services))
     commands.register(app, services)
-    events.register(app, services)
+    reactions.register(app, services)
+    events.register(app, services)  # last: its catch-all must not hide another listener
     app.error(_error_handler(services))
     return app
 

@@ -13,3 +13,4 @@ class Event(StrEnum):
     """Events API subscriptions (also declared in manifest.yml)."""
 
     APP_HOME_OPENED = "app_home_opened"
+    REACTION_ADDED = "reaction_added"
