@@ -10,6 +10,7 @@ from bot.config import DeskConfig
 from bot.core.calendar import local_day_bounds
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
+from bot.replies_desk import ReplyDesk
 from bot.storage import OutboxStats, Store
 
 
@@ -37,6 +38,7 @@ class Services:
     renderer: TemplateRenderer
     desk: Desk
     clock: Callable[[], datetime] = utcnow
+    replies: ReplyDesk | None = None  # suggested replies (None without replies.yaml)
 
     def desk_status(self) -> DeskStatus:
         """What the desk looks like now."""

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.approval_model import (
+    ApprovalModel,
+    ManualPublisherModel,
+    PublisherModel,
+    check_categories,
+)
 from bot.config.fields import NetworkField
+from bot.config.people_model import PeopleModel
+from bot.core.approval import ApprovalPolicy
 from bot.core.posts import Category, Network
 from bot.core.replies import AccountVoice, SignOffStyle
 from bot.core.textlength import X_URL_LENGTH, LengthRule
@@ -106,6 +114,30 @@ class AccountModel(BaseModel):
     # Web pages replies link to, by a name templates use: `links.bins`.
     links: dict[str, str] = Field(default_factory=dict)
     channels: dict[str, str]
+    # Who may approve suggested replies; nobody named means nobody can (check-config warns).
+    approvers: PeopleModel = PeopleModel()
+    # Categories whose replies need two different approvers (none by default).
+    two_approvers: list[str] = Field(default_factory=list)
+    # Political or controversial themes need an approval from one of these.
+    political_approvers: PeopleModel = PeopleModel()
+    # In crisis mode, this one named approver signs off every reply, and nobody else.
+    crisis_approver: PeopleModel = PeopleModel()
+    # Where approved replies go: manual (copy and press Posted) or a signed webhook.
+    publisher: PublisherModel = ManualPublisherModel(kind="manual")
+
+    @field_validator("two_approvers")
+    @classmethod
+    def _two_approvers_valid(cls, value: list[str]) -> list[str]:
+        return check_categories(value)
+
+    def approval_policy(self) -> ApprovalPolicy:
+        """This account's approval rules."""
+        return ApprovalPolicy(
+            approvers=self.approvers.people(),
+            two_approvers=frozenset(self.two_approvers),
+            political_approvers=self.political_approvers.people(),
+            crisis_approver=self.crisis_approver.people(),
+        )
 
     @field_validator("links")
     @classmethod
@@ -278,6 +310,7 @@ class DeskFile(BaseModel):
     round_the_clock: RoundTheClockModel = RoundTheClockModel()
     personal_data: PersonalDataModel = PersonalDataModel()
     moderation: ModerationModel = ModerationModel()
+    approval: ApprovalModel = ApprovalModel()
 
     def networks_by_account(self) -> dict[str, set[str]]:
         """For each account, the networks it is on."""

@@ -27,3 +27,13 @@ def expire_themes(services: Services, now: datetime) -> int:
     if expired:
         logger.info("%d theme(s) no longer take new posts", len(expired))
     return len(expired)
+
+
+def refresh_suggestions(services: Services, now: datetime) -> int:
+    """Give each open theme a suggestion for its situation now (out of hours, crisis…)."""
+    if services.replies is None:
+        return 0
+    made = services.replies.refresh_all(now=now)
+    if made:
+        logger.info("%d suggested repl(ies) made for a changed situation", made)
+    return made

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.core.errors import DeskError
 from bot.services import Services
 from bot.slack.authorize import BotTokenAuthorizer
-from bot.slack.listeners import commands, events, reactions
+from bot.slack.listeners import commands, events, reactions, replies
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def build_app(
     app.middleware(_handle_each_event_once(services))
     commands.register(app, services)
     reactions.register(app, services)
+    replies.register(app, services)
     events.register(app, services)  # last: its catch-all must not hide another listener
     app.error(_error_handler(services))
     return app

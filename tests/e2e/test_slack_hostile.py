@@ -152,8 +152,8 @@ def test_the_manifest_promises_only_what_the_handlers_do() -> None:
     assert home["messages_tab_read_only_enabled"] is False or home["messages_tab_enabled"]
     assert [c["command"] for c in features["slash_commands"]] == [c.value for c in Command]
     assert settings["event_subscriptions"]["bot_events"] == [e.value for e in Event]
-    # No button, shortcut or modal is handled yet, so Slack must not send interactions.
-    assert settings["interactivity"]["is_enabled"] is False
+    # Suggested replies have buttons, a menu and modals: Slack must send interactions.
+    assert settings["interactivity"]["is_enabled"] is True
 
 
 def test_a_signed_command_and_slacks_certificate_check_still_work(bot: BotUnderTest) -> None:
