@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot import __version__, deadline_command
+from bot import __version__, backup_command, deadline_command
 from bot.config import ConfigError, load_config
 from bot.templates_check import add_templates_command, report_templates
 
@@ -156,9 +156,13 @@ def _second_opinion(args: argparse.Namespace):  # -> LinearModel | None
     else:
         model = load_second_opinion(_data_dir(args))
     if model is not None:
+        from bot.learning.model import model_path
+
         info = model.info
+        shipped = not args.model and not model_path(_data_dir(args)).exists()
+        which = "the model shipped with commsbot" if shipped else "model"
         print(
-            f"second opinion: model trained {info.trained_at:%Y-%m-%d %H:%M} UTC "
+            f"second opinion: {which}, trained {info.trained_at:%Y-%m-%d %H:%M} UTC "
             f"on {info.corpus_size} posts",
             file=sys.stderr,
         )
@@ -539,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=("json", "csv"), help="default: csv for *.csv")
     _model_options(imp)
     imp.set_defaults(func=cmd_import)
+    backup_command.add_parsers(sub, data_dir=_data_dir)
     for child in _every_subparser(parser):
         _global_options(child, after_command=True)
     return parser

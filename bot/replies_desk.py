@@ -256,6 +256,11 @@ class ReplyDesk:
         self._show(record, 1, now=now)
         return record
 
+    def refresh_placed(self, refs: tuple[str, ...], now: datetime) -> None:
+        """Refresh the suggestions of the themes posts were just placed in."""
+        for ref in refs:
+            self.refresh(ref, now=now)
+
     def refresh_all(self, *, now: datetime) -> int:
         """Refresh every open theme's suggestion (situations change with the clock); how many
         new suggestions were made."""

@@ -153,6 +153,7 @@ def _replies(
     renderer: TemplateRenderer,
     templates_dir: Path,
     client: WebClient,
+    people: PeopleResolver,
     outbox: OutboxWorker,
     environ: Mapping[str, str],
     clock: Callable[[], datetime],
@@ -161,20 +162,19 @@ def _replies(
     book = config.reply_book(templates_dir)
     if book is None or not config.desk.approval.suggest_in_threads:
         return None, None
-    resolver = PeopleResolver(client, clock=clock)
     replies = ReplyDesk(
         config=config,
         store=store,
         desk=desk,
         book=book,
-        usergroup_members=resolver.usergroup_members,
+        usergroup_members=people.usergroup_members,
         on_queued=outbox.wake,
     )
     replies.tell_privately = lambda channel, user, text: _tell_privately(
         client, channel=channel, user=user, text=text
     )
     outbox.threaded = SuggestionMessages(renderer, replies)
-    desk.on_placed = lambda refs, now: [replies.refresh(ref, now=now) for ref in refs]
+    desk.on_placed = replies.refresh_placed
     pacing = config.desk.outbox
     publisher = PublisherWorker(
         replies=replies,
@@ -230,6 +230,9 @@ def build_runtime(
         outbox.on_dead = lambda channel, what, error: desk.report_undeliverable(
             channel=channel, what=what, error=error, now=clock()
         )
+        people = PeopleResolver(
+            client, refresh_seconds=config.desk.members_refresh_seconds, clock=clock
+        )
         replies, publisher = _replies(
             config,
             store=store,
@@ -237,6 +240,7 @@ def build_runtime(
             renderer=renderer,
             templates_dir=templates_dir or find_templates_dir(),
             client=client,
+            people=people,
             outbox=outbox,
             environ=settings.environ,
             clock=clock,
@@ -248,6 +252,7 @@ def build_runtime(
             desk=desk,
             clock=clock,
             replies=replies,
+            people=people,
         )
         listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
         app = build_app(

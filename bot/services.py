@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import DeskConfig
 from bot.core.calendar import local_day_bounds
+from bot.core.people import Membership, NamedOnly
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.replies_desk import ReplyDesk
@@ -38,6 +39,9 @@ class Services:
     renderer: TemplateRenderer
     desk: Desk
     clock: Callable[[], datetime] = utcnow
+    # Who is one of a set of people (desk members, admins): user groups resolved through
+    # Slack by the runtime; without Slack, named users only.
+    people: Membership = field(default_factory=NamedOnly)
     replies: ReplyDesk | None = None  # suggested replies (None without replies.yaml)
 
     def desk_status(self) -> DeskStatus:

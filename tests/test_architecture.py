@@ -65,6 +65,7 @@ TOP = {
     "demo",
     "templates_check",
     "deadline_command",
+    "backup_command",
 }
 LAYERS: dict[str, set[str]] = {
     "core": {"core"},
@@ -79,7 +80,8 @@ LAYERS: dict[str, set[str]] = {
     "desk": {"core", "config", "storage", "learning", "desk"},
     "replies_desk": {"core", "config", "storage", "learning", "desk", "replies_desk"},
     "services": {"core", "config", "storage", "learning", "desk", "replies_desk", "services"},
-    "slack": BELOW_DESK | {"desk", "replies_desk", "services", "slack"},
+    "staff": {"core", "config", "storage", "learning", "desk", "staff"},
+    "slack": BELOW_DESK | {"desk", "replies_desk", "services", "staff", "slack"},
     "web": BELOW_DESK | {"desk", "replies_desk", "services", "web", "slack", "sources"},
     "scheduling": BELOW_DESK | {"desk", "replies_desk", "services", "scheduling"},
     # Dry-run tools of the CLI: the core and configuration, never the running bot.

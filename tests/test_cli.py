@@ -252,8 +252,10 @@ def test_train_stores_a_model_that_triage_then_uses(tmp_path: Path, capsys) -> N
     argv = ["--config-dir", str(CONFIG_DIR), "triage", "--format", "jsonl"]
     assert main([*argv, "--data-dir", str(data_dir), str(path)]) == 0
     captured = capsys.readouterr()
-    assert "second opinion: model trained" in captured.err
+    assert "second opinion: model, trained" in captured.err
     assert "second_opinion" in json.loads(captured.out)
+    assert main([*argv, "--data-dir", str(tmp_path / "empty"), str(path)]) == 0
+    assert "second opinion: the model shipped with commsbot" in capsys.readouterr().err
 
 
 def test_a_damaged_model_is_named_and_refused(tmp_path: Path, capsys) -> None:

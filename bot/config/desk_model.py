@@ -114,6 +114,9 @@ class AccountModel(BaseModel):
     # Web pages replies link to, by a name templates use: `links.bins`.
     links: dict[str, str] = Field(default_factory=dict)
     channels: dict[str, str]
+    # Who may act on this account's themes (claim, move, merge, re-categorise, close,
+    # reopen): Slack user IDs and/or user group IDs. Nobody, when none are named.
+    members: PeopleModel = PeopleModel()
     # Who may approve suggested replies; nobody named means nobody can (check-config warns).
     approvers: PeopleModel = PeopleModel()
     # Categories whose replies need two different approvers (none by default).
@@ -311,10 +314,58 @@ class DeskFile(BaseModel):
     personal_data: PersonalDataModel = PersonalDataModel()
     moderation: ModerationModel = ModerationModel()
     approval: ApprovalModel = ApprovalModel()
+    # Desk admins: who may list and resend what Slack refused (`/comms outbox`).
+    admins: PeopleModel = PeopleModel()
+    # Slack channels where a :triangular_flag_on_post: reaction makes a message a post, and
+    # the account each one feeds: {"#monitoring-alerts": council}.
+    intake_channels: dict[str, str] = Field(default_factory=dict)
+    # How long who is in a user group is remembered before Slack is asked again.
+    members_refresh_seconds: float = Field(default=300, ge=10, le=86400)
+
+    def people_warnings(self) -> list[str]:
+        """What check-config says of desk members and admins nobody named (fail safe)."""
+        warnings = [
+            f"accounts.{key}.members: nobody is named, so nobody may act on its themes "
+            "(claim, move, merge, close...). Fix: list Slack user IDs under users and/or "
+            "user group IDs under usergroups"
+            for key, account in self.accounts.items()
+            if account.members.is_empty
+        ]
+        if self.admins.is_empty:
+            warnings.append(
+                "admins: nobody is named, so nobody may list or resend undelivered messages "
+                "(/comms outbox). Fix: list Slack user IDs under users and/or user group IDs "
+                "under usergroups"
+            )
+        return warnings
 
     def networks_by_account(self) -> dict[str, set[str]]:
         """For each account, the networks it is on."""
         return {key: {n.value for n in account.networks} for key, account in self.accounts.items()}
+
+    @field_validator("intake_channels")
+    @classmethod
+    def _intake_channels_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for channel in value:
+            try:
+                _check_channel(channel)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _intake_accounts_known(self) -> DeskFile:
+        unknown = {c: a for c, a in self.intake_channels.items() if a not in self.accounts}
+        if unknown:
+            raise ValueError(
+                "intake_channels: "
+                + "; ".join(f"{c} feeds {a!r}, which is not an account" for c, a in unknown.items())
+                + f" (accounts: {', '.join(sorted(self.accounts))})"
+            )
+        return self
 
     @field_validator("alerts_channel")
     @classmethod

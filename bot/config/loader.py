@@ -294,7 +294,12 @@ def load_config(directory: Path) -> DeskConfig:
         desk=desk,
         classifier=classifier,
         directory=directory,
-        warnings=(*warnings, *_approval_warnings(desk_path, desk), *_stray_files(directory)),
+        warnings=(
+            *warnings,
+            *desk.people_warnings(),
+            *_approval_warnings(desk_path, desk),
+            *_stray_files(directory),
+        ),
         replies=replies,
         clocks=clocks,
         escalation=escalation,

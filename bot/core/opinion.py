@@ -77,6 +77,19 @@ def _rank(category: Category) -> int:
     return 1 if category in RAISES_TO else 0
 
 
+# How the rule of a post the model filed (no rule was sure) reads, after the model's view.
+_CHOSEN = " — no rule was sure"
+
+
+def decided_by_opinion(classification: Classification) -> str | None:
+    """ "raised" when the second opinion raised the post above the rules' category, "chosen"
+    when it filed a post no rule was sure of, None when the rules' category stands."""
+    opinion = classification.opinion
+    if opinion is None or opinion.category is not classification.category:
+        return None
+    return "chosen" if _CHOSEN in classification.rule else "raised"
+
+
 def _raised(classification: Classification, opinion: Opinion) -> Classification:
     return replace(
         classification,
@@ -121,8 +134,8 @@ def with_second_opinion(
             classification,
             category=opinion.category,
             rule=(
-                f"second opinion: {opinion.category.value} ({opinion.confidence:.0%} sure) "
-                f"— no rule was sure ({classification.rule})"
+                f"second opinion: {opinion.category.value} ({opinion.confidence:.0%} sure)"
+                f"{_CHOSEN} ({classification.rule})"
             ),
             opinion=opinion,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,19 @@ def is_one_of(
     if user in people.users:
         return True
     return any(user in usergroup_members.get(group, frozenset()) for group in people.usergroups)
+
+
+class Membership(Protocol):
+    """Says whether a user is one of some people (the edge resolves user groups)."""
+
+    def is_one_of(self, user: str, people: People) -> bool:
+        """Whether `user` is named in `people` or in one of its user groups."""
+        ...
+
+
+class NamedOnly:
+    """Membership without Slack: named users only; every user group counts as empty."""
+
+    def is_one_of(self, user: str, people: People) -> bool:
+        """Whether `user` is named in `people`."""
+        return is_one_of(user, people, usergroup_members={})

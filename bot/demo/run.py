@@ -66,9 +66,11 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for block in message.get("blocks") or []:
         texts = [block.get("text", {}).get("text", "")] if "text" in block else []
-        for element in block.get("elements", []):
-            label = element.get("text", "")
-            texts.append(label.get("text", "") if isinstance(label, dict) else label)
+        if block.get("type") == "actions":  # buttons: shown as [Label] [Label]
+            labels = [f"[{e.get('text', {}).get('text', '')}]" for e in block.get("elements", [])]
+            lines.append(" ".join(labels))
+            continue
+        texts += [element.get("text", "") for element in block.get("elements", [])]
         for text in texts:
             lines.extend(_plain(text).splitlines())
     return lines or [_plain(message.get("text", ""))]

@@ -68,3 +68,101 @@ def event_callback(
         }
     ).encode("utf-8")
     return body, "application/json"
+
+
+def _interaction(payload: dict) -> tuple[bytes, str]:
+    """An interactivity request: the payload as JSON in a form field, as Slack sends it."""
+    body = urlencode({"payload": json.dumps(payload)}).encode("utf-8")
+    return body, "application/x-www-form-urlencoded"
+
+
+def _user(user_id: str) -> dict:
+    return {"id": user_id, "username": "staff.member", "name": "staff.member", "team_id": "T0COMMS"}
+
+
+def block_actions(
+    action_id: str,
+    value: str,
+    *,
+    user_id: str = "U0STAFF01",
+    channel_id: str = "C0DESK0001",
+    message_ts: str = "1700000000.000100",
+    response_url: str = "https://hooks.slack.invalid/actions/T0COMMS/1/abc",
+    trigger_id: str = "1337.42.abcdef",
+) -> tuple[bytes, str]:
+    """A button click on a message (`block_actions`) and its content type."""
+    return _interaction(
+        {
+            "type": "block_actions",
+            "user": _user(user_id),
+            "api_app_id": "A0COMMSBOT",
+            "token": "unused",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            },
+            "trigger_id": trigger_id,
+            "team": {"id": "T0COMMS", "domain": "commsdesk"},
+            "channel": {"id": channel_id, "name": "comms-desk"},
+            "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "theme_actions",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+    )
+
+
+def view_submission(
+    view: dict, values: dict[str, dict], *, user_id: str = "U0STAFF01"
+) -> tuple[bytes, str]:
+    """A modal submitted (`view_submission`) with `values` (block id -> element state)."""
+    submitted = dict(view) | {
+        "state": {"values": {block: {block: state} for block, state in values.items()}}
+    }
+    return _interaction(
+        {
+            "type": "view_submission",
+            "team": {"id": "T0COMMS", "domain": "commsdesk"},
+            "user": _user(user_id),
+            "api_app_id": "A0COMMSBOT",
+            "token": "unused",
+            "trigger_id": "1337.43.abcdef",
+            "view": submitted,
+            "response_urls": [],
+        }
+    )
+
+
+def message_shortcut(
+    callback_id: str,
+    *,
+    channel_id: str,
+    message: dict,
+    user_id: str = "U0STAFF01",
+    response_url: str = "https://hooks.slack.invalid/actions/T0COMMS/2/abc",
+) -> tuple[bytes, str]:
+    """A message shortcut used on `message` in `channel_id`."""
+    return _interaction(
+        {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "token": "unused",
+            "action_ts": str(time.time()),
+            "team": {"id": "T0COMMS", "domain": "commsdesk"},
+            "user": _user(user_id),
+            "channel": {"id": channel_id, "name": "intake"},
+            "message_ts": message["ts"],
+            "message": message,
+            "response_url": response_url,
+            "trigger_id": "1337.44.abcdef",
+        }
+    )

@@ -12,9 +12,11 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.core.errors import DeskError
+from bot.core.staff import ActionRefused
 from bot.services import Services
 from bot.slack.authorize import BotTokenAuthorizer
-from bot.slack.listeners import commands, events, reactions, replies
+from bot.slack.listeners import actions, commands, events, reactions, replies, views
+from bot.slack.staff_views import StaffViews
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ def build_app(
     app.middleware(_handle_each_event_once(services))
     commands.register(app, services)
     reactions.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)
     replies.register(app, services)
     events.register(app, services)  # last: its catch-all must not hide another listener
     app.error(_error_handler(services))
@@ -88,13 +92,23 @@ def _handle_each_event_once(services: Services) -> Callable[..., BoltResponse | 
 
     def handle_each_event_once(body: dict, next: Callable[[], None]) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not services.store.first_sighting(event_id, now=services.clock()):
-            logger.info("event %s already handled; ignoring Slack's retry", event_id)
+        # Recorded as handled only when its listener finishes (`event_handled`); while it
+        # is at work, a retry is ignored; if it fails, a retry is processed.
+        if event_id and not services.store.begin_event(event_id, now=services.clock()):
+            logger.info("event %s handled or being handled; ignoring Slack's retry", event_id)
             return BoltResponse(status=200, body="")
         next()
         return None
 
     return handle_each_event_once
+
+
+def _first_input(view: dict) -> str | None:
+    """The block id of a modal's first input (where a problem with no field is shown)."""
+    for block in view.get("blocks") or ():
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
 
 
 def _error_handler(services: Services) -> Callable[..., BoltResponse | None]:
@@ -104,11 +118,33 @@ def _error_handler(services: Services) -> Callable[..., BoltResponse | None]:
     def handle_error(
         error: Exception, request: BoltRequest, response: BoltResponse | None
     ) -> BoltResponse | None:
-        if isinstance(error, DeskError):
+        if isinstance(error, ActionRefused):
+            text = StaffViews(services.renderer).refused(error)
+        elif isinstance(error, DeskError):
             text = str(error)
         else:
             logger.error("listener failed", exc_info=(type(error), error, error.__traceback__))
             text = services.renderer.render("slack/sorry.j2")
+        payload = request.body if isinstance(request.body, dict) else {}
+        event_id = payload.get("event_id") if payload.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id:
+            services.store.abandon_event(event_id)
+        if payload.get("type") == "view_submission" and response is not None:
+            # The modal is still open: show the problem on the field it is about.
+            field = getattr(error, "field", None) or _first_input(payload.get("view") or {})
+            if field is not None:
+                errors = {"response_action": "errors", "errors": {field: text[:2000]}}
+                return BoltResponse(
+                    status=200,
+                    body=json.dumps(errors),
+                    headers={"content-type": "application/json"},
+                )
+        if payload.get("type") in ("block_actions", "message_action", "shortcut"):
+            # Slack shows nothing of the answer to a click: reply privately via response_url.
+            respond = request.context.respond
+            if respond is not None:
+                respond(text=text, response_type="ephemeral", replace_original=False)
+            return None if response is None else BoltResponse(status=200, body="")
         if response is None:  # already acknowledged: nobody is waiting for a reply
             return None
         body = json.dumps({"response_type": "ephemeral", "text": text})

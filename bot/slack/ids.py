@@ -17,7 +17,7 @@ class Event(StrEnum):
     REACTION_REMOVED = "reaction_removed"
 
 
-class Action(StrEnum):
+class SuggestionAction(StrEnum):
     """Block action ids of the suggested-reply buttons and menu."""
 
     APPROVE = "suggestion_approve"
@@ -27,8 +27,49 @@ class Action(StrEnum):
     POSTED = "suggestion_posted"
 
 
-class View(StrEnum):
-    """Callback ids of modals."""
+class SuggestionView(StrEnum):
+    """Callback ids of the suggested-reply modals."""
 
     EDIT = "suggestion_edit_view"
     REJECT = "suggestion_reject_view"
+
+
+class Action(StrEnum):
+    """Buttons on a theme's parent message (action ids; the value is the theme ref)."""
+
+    CLAIM = "theme_claim"
+    MOVE = "theme_move"
+    MERGE = "theme_merge"
+    RECATEGORISE = "theme_recategorise"
+    CLOSE = "theme_close"
+    REOPEN = "theme_reopen"
+
+
+class Modal(StrEnum):
+    """Callback ids of the modals staff actions open (private_metadata: the theme ref)."""
+
+    MOVE = "theme_move_modal"
+    MERGE = "theme_merge_modal"
+    RECATEGORISE = "theme_recategorise_modal"
+    CLOSE = "theme_close_modal"
+
+
+class Field(StrEnum):
+    """Inputs of those modals: each is the block id and the action id of its element."""
+
+    POST = "post"
+    TARGET = "target"
+    CATEGORY = "category"
+    REASON = "reason"
+
+
+class Shortcut(StrEnum):
+    """Message shortcuts (also declared in manifest.yml)."""
+
+    SEND_TO_DESK = "send_to_comms_desk"
+
+
+# The actions block on a theme's parent message.
+THEME_ACTIONS_BLOCK = "theme_actions"
+# A recategorise modal's post choice meaning "every post of the theme".
+WHOLE_THEME = "*"

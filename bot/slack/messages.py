@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.core.opinion import decided_by_opinion
 from bot.core.posts import Category, Classification, Flag, Kind, Network
 from bot.core.templating import TemplateRenderer
 
@@ -72,6 +73,10 @@ TEMPLATES = (
     "slack/sorry.j2",
     "slack/routed_post_hints.j2",
     "slack/masked_data.j2",
+    "slack/staff_text.j2",
+    "slack/action_refused.j2",
+    "slack/theme_done.j2",
+    "slack/dead_letters.j2",
 )
 
 
@@ -97,7 +102,7 @@ def hints_text(
     """
     opinion = classification.opinion
     shown_opinion = opinion is not None and opinion.category is not classification.category
-    raised = opinion is not None and opinion.category is classification.category
+    decided = decided_by_opinion(classification)
     return renderer.render(
         "slack/routed_post_hints.j2",
         unsorted=classification.category is Category.UNSORTED,
@@ -106,7 +111,8 @@ def hints_text(
         opinion_label=CATEGORY_LABELS[opinion.category] if opinion is not None else None,
         opinion_confidence=f"{opinion.confidence:.0%}" if opinion is not None else None,
         show_opinion=shown_opinion,
-        raised=raised,
+        raised=decided == "raised",
+        chosen=decided == "chosen",
         hate_crime=any(hit.flag is Flag.HATE_CRIME for hit in classification.flags),
         legal=any(hit.flag is Flag.LEGAL for hit in classification.flags),
         moderation=classification.category is Category.MODERATION,

@@ -565,12 +565,18 @@ class OutboxWorker:
         assert task.message is not None
         return f"message {task.message.seq}"
 
-    @staticmethod
-    def _description(task: _Task) -> dict[str, Any]:
+    def _description(self, task: _Task) -> dict[str, Any]:
+        """What could not be delivered, for the alert: the theme (its title and size) or
+        the message's kind."""
+        found: dict[str, Any]
         if task.view is not None:
-            return {"theme": task.view.ref}
+            found = {"theme": task.view.ref}
+            stored = self._store.theme(task.view.ref)
+            if stored is not None:
+                found |= {"title": stored.theme.title, "posts": stored.theme.post_count}
+            return found
         assert task.message is not None
-        found: dict[str, Any] = {"message": task.message.kind}
+        found = {"message": task.message.kind}
         if task.message.post_key:
             found["post"] = task.message.post_key
         return found

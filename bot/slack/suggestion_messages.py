@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.approval import SuggestionRecord, SuggestionStatus, word_diff
 from bot.core.templating import TemplateRenderer
 from bot.replies_desk import SUGGESTION, SUGGESTION_NOTE, SUGGESTION_READY, ReplyDesk
-from bot.slack.ids import Action, View
+from bot.slack.ids import SuggestionAction, SuggestionView
 from bot.slack.messages import Message
 from bot.storage import OutboxItem
 
@@ -52,7 +52,7 @@ def _section(text: str) -> dict[str, Any]:
 class SuggestionMessages:
     """Renders suggestions, their notes and modals from the stored state."""
 
-    kinds = KINDS
+    kinds: tuple[str, ...] = KINDS
 
     def __init__(self, renderer: TemplateRenderer, replies: ReplyDesk) -> None:
         self.renderer = renderer
@@ -61,7 +61,9 @@ class SuggestionMessages:
     def _word(self, part: str) -> str:
         return self.renderer.render("slack/suggestion_ui.j2", part=part)
 
-    def _button(self, part: str, action: Action, value: str, style: str | None = None) -> dict:
+    def _button(
+        self, part: str, action: SuggestionAction, value: str, style: str | None = None
+    ) -> dict:
         button: dict[str, Any] = {
             "type": "button",
             "text": {"type": "plain_text", "text": self._word(part)},
@@ -139,10 +141,10 @@ class SuggestionMessages:
             value = button_value(record.id, version.n)
             elements: list[dict[str, Any]] = []
             if version.fits:
-                elements.append(self._button("approve", Action.APPROVE, value, "primary"))
+                elements.append(self._button("approve", SuggestionAction.APPROVE, value, "primary"))
             elements += [
-                self._button("edit", Action.EDIT, value),
-                self._button("reject", Action.REJECT, value, "danger"),
+                self._button("edit", SuggestionAction.EDIT, value),
+                self._button("reject", SuggestionAction.REJECT, value, "danger"),
             ]
             options = [
                 {
@@ -156,7 +158,7 @@ class SuggestionMessages:
                 elements.append(
                     {
                         "type": "static_select",
-                        "action_id": Action.TEMPLATE.value,
+                        "action_id": SuggestionAction.TEMPLATE.value,
                         "placeholder": {"type": "plain_text", "text": self._word("template")},
                         "options": options,
                     }
@@ -184,7 +186,10 @@ class SuggestionMessages:
                     "type": "actions",
                     "elements": [
                         self._button(
-                            "posted", Action.POSTED, button_value(record.id, version.n), "primary"
+                            "posted",
+                            SuggestionAction.POSTED,
+                            button_value(record.id, version.n),
+                            "primary",
                         )
                     ],
                 }
@@ -199,7 +204,7 @@ class SuggestionMessages:
         """The modal to edit the latest version, prefilled with its text."""
         return {
             "type": "modal",
-            "callback_id": View.EDIT.value,
+            "callback_id": SuggestionView.EDIT.value,
             "private_metadata": button_value(record.id, record.latest.n),
             "title": {"type": "plain_text", "text": self._word("edit_title")},
             "submit": {"type": "plain_text", "text": self._word("save")},
@@ -225,7 +230,7 @@ class SuggestionMessages:
         """The modal that asks why a suggestion is rejected."""
         return {
             "type": "modal",
-            "callback_id": View.REJECT.value,
+            "callback_id": SuggestionView.REJECT.value,
             "private_metadata": button_value(record.id, version),
             "title": {"type": "plain_text", "text": self._word("reject_title")},
             "submit": {"type": "plain_text", "text": self._word("send")},

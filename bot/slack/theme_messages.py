@@ -37,6 +37,7 @@ from bot.slack.messages import (
     Message,
     hints_text,
 )
+from bot.slack.staff_views import StaffViews
 from bot.storage import (
     RENDERED,
     OutboxItem,
@@ -117,6 +118,7 @@ class ThemeMessages:
     def __init__(self, renderer: TemplateRenderer, presentation: Presentation) -> None:
         self.renderer = renderer
         self.presentation = presentation
+        self.staff = StaffViews(renderer)
 
     # -- one post --------------------------------------------------------------------------
 
@@ -269,6 +271,7 @@ class ThemeMessages:
         links = self._links(snapshot.others)
         if links:
             blocks.append(_context(links))
+        blocks.append(self.staff.theme_buttons(theme))
         return fallback, blocks
 
     def _summary(self, snapshot: ViewSnapshot) -> str:
@@ -343,6 +346,8 @@ class ThemeMessages:
                 theme=what.get("theme"),
                 post_key=post_key.replace("`", "'") if post_key else None,
                 message=what.get("message"),
+                title=what.get("title"),
+                posts=what.get("posts"),
                 error=str(data.get("error", "?")).replace("`", "'"),
             )
             return text, [_section(text)]

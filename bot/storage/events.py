@@ -24,18 +24,28 @@ class EventIds:
     def _path(self, hour: datetime) -> Path:
         return self.directory / f"{hour:%Y%m%d%H}.json"
 
-    def first_sighting(self, event_id: str, *, now: datetime) -> bool:
-        """True the first time an event id is seen; records it so retries are ignored."""
+    def handled(self, event_id: str, *, now: datetime) -> bool:
+        """Whether an event id was recorded as handled within Slack's retry window."""
         hour = hour_of(utc(now))
         for back in range(RETRY_HOURS + 1):
             path = self._path(hour - back * HOUR)
             if back and not path.exists():
                 continue
             if self._files.db(path).table("events").contains(Query().event_id == event_id):
-                return False
-        self._files.db(self._path(hour)).table("events").insert(
+                return True
+        return False
+
+    def record(self, event_id: str, *, now: datetime) -> None:
+        """Record an event id as handled (one write), so Slack's retries are ignored."""
+        self._files.db(self._path(hour_of(utc(now)))).table("events").insert(
             {"event_id": event_id, "seen_at": iso(now)}
         )
+
+    def first_sighting(self, event_id: str, *, now: datetime) -> bool:
+        """True the first time an event id is seen; records it so retries are ignored."""
+        if self.handled(event_id, now=now):
+            return False
+        self.record(event_id, now=now)
         return True
 
     def prune(self, *, older_than: timedelta, now: datetime) -> int:

@@ -38,7 +38,6 @@ import copy
 import fcntl
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -78,6 +77,7 @@ from bot.storage.events import EventIds
 from bot.storage.files import Files
 from bot.storage.intents import Intents
 from bot.storage.labels import LabelLog, check_labels_file
+from bot.storage.locks import PROCESS_LOCK, WRITE_LOCK, WriterLock
 from bot.storage.offenders import Offenders
 from bot.storage.outbox import RENDERED, OneOffFiles, OutboxItem, item_from_doc
 from bot.storage.parts import Parts
@@ -194,7 +194,7 @@ class Store:
 
     def __init__(self, data_dir: Path, *, themes: ThemeSettings | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.lock = threading.RLock()
+        self.lock = WriterLock()
         batch = WriteBatch()
         files = Files(batch)
         self._files = files
@@ -213,6 +213,7 @@ class Store:
         self._offenders = Offenders(self.data_dir / "offenders")
         self._suggestions = SuggestionFiles(self.data_dir)
         self._events = EventIds(self.data_dir / "events", files)
+        self._events_in_progress: set[str] = set()
         self._actions = StaffActions(self._parts)
         self._desk_state = DeskState(self.data_dir)
         self.totals = self._parts.totals
@@ -225,6 +226,7 @@ class Store:
         self._lock_file = self._take_process_lock()
         self.upgraded_from: int | None = None
         try:
+            self.lock.open_file(self.data_dir / WRITE_LOCK)
             self._remove_temporary_files()
             self.upgraded_from = upgrade(self.data_dir, areas=STORE_AREAS)
             self._check_schema()
@@ -244,7 +246,7 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _take_process_lock(self) -> int:
-        path = self.data_dir / ".lock"
+        path = self.data_dir / PROCESS_LOCK
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -374,6 +376,7 @@ class Store:
             self._files.close()
             self._parts.outbox.close()
             self._parts.themes.close()
+            self.lock.close_file()
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
 
@@ -899,6 +902,34 @@ class Store:
         """True the first time an event id is seen; records it so retries are ignored."""
         with self.lock:
             return self._events.first_sighting(event_id, now=now)
+
+    def begin_event(self, event_id: str, *, now: datetime) -> bool:
+        """Whether to handle an event now: not if it was handled, or is being handled (Slack
+        retried while the first delivery is still at work). Marks it in progress (memory)."""
+        with self.lock:
+            if event_id in self._events_in_progress or self._events.handled(event_id, now=now):
+                return False
+            self._events_in_progress.add(event_id)
+            return True
+
+    def finish_event(self, event_id: str, *, now: datetime) -> None:
+        """An event was handled: recorded, so Slack's retries of it are ignored."""
+        with self.lock:
+            try:
+                if not self._events.handled(event_id, now=now):
+                    self._events.record(event_id, now=now)
+            finally:
+                self._events_in_progress.discard(event_id)
+
+    def event_in_progress(self, event_id: str) -> bool:
+        """Whether an event's listener is at work now."""
+        with self.lock:
+            return event_id in self._events_in_progress
+
+    def abandon_event(self, event_id: str) -> None:
+        """An event's handler failed: not recorded, so Slack's retry of it is processed."""
+        with self.lock:
+            self._events_in_progress.discard(event_id)
 
     def prune_events(self, *, older_than: timedelta, now: datetime) -> int:
         """Forget handled event ids older than `older_than`; Slack stops retrying long before."""

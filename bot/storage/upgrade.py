@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 4  # 4: themes; views rendered when sent
 BACKUPS = "backups"
 _FORMAT_MARK = b'{"commsbot"'
-_NOT_COPIED = frozenset({BACKUPS, "quarantine", ".lock", ".probe"})
+_NOT_COPIED = frozenset({BACKUPS, "quarantine", ".lock", ".write.lock", ".probe"})
 
 
 def recorded_version(meta: Path) -> tuple[int | None, bool, dict[str, Any]]:

@@ -130,3 +130,40 @@ def test_unsorted_posts_have_a_route_on_every_account() -> None:
     assert config.routing.channel_for("council", Category.UNSORTED) == "#comms-enquiries"
     assert config.desk.personal_data.mask_in_slack is True
     assert config.desk.moderation.suggest_block_after == 3
+
+
+def test_an_account_with_no_desk_members_fails_safe_with_a_warning(config_copy: Path) -> None:
+    desk = config_copy / "desk.yaml"
+    text = desk.read_text(encoding="utf-8")
+    desk.write_text(
+        text.replace("members: {users: [U0STAFF01], usergroups: []}", "members: {}", 1).replace(
+            "admins:\n  users: [U0STAFF01]", "admins:\n  users: []"
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(config_copy)
+    assert config.desk.accounts["council"].members.people().is_empty
+    [members] = [w for w in config.warnings if "accounts.council.members" in w]
+    assert "nobody may act" in members
+    assert any(w.startswith("admins: nobody is named") for w in config.warnings)
+    assert not any("accounts.fire.members" in w for w in config.warnings)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("users: [U0STAFF01], usergroups: []", "users: [alice]", "accounts.council.members.users"),
+        (
+            '# intake_channels:\n#   "#social-monitoring": council',
+            'intake_channels: {"#mon": police}',
+            "not an account",
+        ),
+    ],
+)
+def test_bad_people_and_intake_channels_are_named(
+    config_copy: Path, old: str, new: str, expected: str
+) -> None:
+    _edit(config_copy / "desk.yaml", old, new)
+    with pytest.raises(ConfigError) as raised:
+        load_config(config_copy)
+    assert expected in str(raised.value)

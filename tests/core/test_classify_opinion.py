@@ -238,3 +238,22 @@ def test_choose_at_is_read_as_categories_and_thresholds() -> None:
 def test_choose_at_refuses_what_cannot_be_chosen(choose_at: dict[str, float], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         RulesFile.model_validate(rules_file(choose_at=choose_at))
+
+
+@pytest.mark.parametrize(
+    ("rules", "chances", "decided"),
+    [
+        (COMP, likely(complaint=0.7, urgent=0.12), "raised"),
+        (ENQ, likely(subject_access=0.45, enquiry=0.4), "raised"),
+        (UNSORTED, likely(complaint=0.82), "chosen"),
+        (UNSORTED, likely(general=0.45, enquiry=0.4), None),  # shown, not decided
+        (ENQ, likely(complaint=0.99), None),
+        (ENQ, likely(enquiry=0.99), None),  # agrees with the rules
+    ],
+)
+def test_what_the_post_says_about_the_second_opinion(
+    rules: Category, chances: dict[Category, float], decided: str | None
+) -> None:
+    from bot.core.opinion import decided_by_opinion
+
+    assert decided_by_opinion(apply(rules, chances)) == decided

@@ -7,7 +7,7 @@ tests hold whatever the outbox looks like inside.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,10 +25,16 @@ class Disk:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.broken: tuple[str, int] | None = None
         self.unreadable: str | None = None
+        # With a condition, the disk breaks only once it holds (checked at each write).
+        self.once: Callable[[], bool] | None = None
         real_write, real_read = atomic._write_temp, atomic.read_data_file
 
         def write_temp(path: Path, text: str) -> str:
-            if self.broken is not None and f"/{self.broken[0]}" in str(path):
+            if (
+                self.broken is not None
+                and f"/{self.broken[0]}" in str(path)
+                and (self.once is None or self.once())
+            ):
                 raise OSError(self.broken[1], "simulated: " + errno.errorcode[self.broken[1]])
             return real_write(path, text)
 
@@ -40,11 +46,11 @@ class Disk:
         monkeypatch.setattr(atomic, "_write_temp", write_temp)
         monkeypatch.setattr(atomic, "read_data_file", read_data_file)
 
-    def breaks(self, where: str, error: int) -> None:
-        self.broken = (where, error)
+    def breaks(self, where: str, error: int, *, once: Callable[[], bool] | None = None) -> None:
+        self.broken, self.once = (where, error), once
 
     def heals(self) -> None:
-        self.broken = self.unreadable = None
+        self.broken = self.unreadable = self.once = None
 
 
 @pytest.fixture
@@ -75,7 +81,11 @@ def test_what_slack_accepted_is_never_sent_again_when_bookkeeping_fails(
 ) -> None:
     fake_slack.go_down()
     assert bot.intake(_library_posts()).status == 202
-    disk.breaks(where, error)
+    # The disk breaks exactly when Slack has accepted the first message: the worker's own
+    # writes before that send (retry times, markers) still succeed, so the send happens
+    # and only its bookkeeping fails, whichever way the threads are scheduled. (The fake
+    # records a call before it answers, so the worker's next write sees it.)
+    disk.breaks(where, error, once=lambda: bool(fake_slack.calls_to("chat.postMessage")))
     fake_slack.come_up()
     fake_slack.wait_for_calls("chat.postMessage", 1)
     stopped = "stopped sending: the data directory cannot be written or read"

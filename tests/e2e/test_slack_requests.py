@@ -109,3 +109,30 @@ def test_home_tab_counts_today_in_london_not_utc(start_bot, fake_slack) -> None:
     bot.event({"type": "app_home_opened", "user": "U0STAFF03", "tab": "home"}, event_id="Ev0200")
     [call] = fake_slack.wait_for_calls("views.publish", 1)
     assert "*Today:* 1 post flagged" in json.dumps(call.params["view"])
+
+
+def test_a_failed_event_handlers_retry_is_processed(bot: BotUnderTest, fake_slack) -> None:
+    fake_slack.fail("views.publish", "internal_error")
+    event = {"type": "app_home_opened", "user": "U0STAFF04", "tab": "home"}
+    assert bot.event(event, event_id="EvFail1").status == 200
+    wait_until(lambda: fake_slack.calls_to("views.publish"), what="the failed attempt")
+    wait_until(lambda: not bot.store.event_in_progress("EvFail1"), what="the failure handled")
+    # Slack's retry of the failed event is handled this time...
+    assert bot.event(event, event_id="EvFail1").status == 200
+    wait_until(lambda: fake_slack.home_view("U0STAFF04") is not None, what="the Home tab")
+    # ...and once handled, another retry is not.
+    assert bot.event(event, event_id="EvFail1").status == 200
+    bot.runtime.listeners.shutdown(wait=True)
+    assert len(fake_slack.calls_to("views.publish")) == 2
+
+
+def test_a_retry_while_the_first_delivery_is_at_work_is_ignored(
+    bot: BotUnderTest, fake_slack
+) -> None:
+    fake_slack.delay("views.publish", seconds=0.5)
+    event = {"type": "app_home_opened", "user": "U0STAFF05", "tab": "home"}
+    assert bot.event(event, event_id="EvSlow1").status == 200
+    assert bot.event(event, event_id="EvSlow1").status == 200  # while the first is at work
+    bot.runtime.listeners.shutdown(wait=True)
+    assert len(fake_slack.calls_to("views.publish")) == 1
+    assert fake_slack.home_view("U0STAFF05") is not None

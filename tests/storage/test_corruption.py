@@ -199,7 +199,7 @@ def test_every_file_of_the_data_directory_is_checked(tmp_path: Path) -> None:
         )
     for path in tmp_path.rglob("*"):
         relative = path.relative_to(tmp_path)
-        if not path.is_file() or relative.name in (".lock", "meta.json"):
+        if not path.is_file() or relative.name in (".lock", ".write.lock", "meta.json"):
             continue
         if relative.suffix == ".jsonl":
             continue  # labels: checked line by line

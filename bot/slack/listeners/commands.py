@@ -8,6 +8,7 @@ from bot.core.flagging import unescape_slack
 from bot.services import Services
 from bot.slack.deadline_messages import foi_due_reply
 from bot.slack.ids import Command
+from bot.slack.listeners import staff_commands
 from bot.slack.messages import flag_reply, help_text
 
 
@@ -21,6 +22,10 @@ def register(app: App, services: Services) -> None:
         if subcommand.lower() == "flag":
             intake = desk.flag(argument, flagged_by=command["user_id"], now=services.clock())
             text = flag_reply(services.renderer, intake=intake)
+        elif subcommand.lower() == "theme":
+            text = staff_commands.theme_reply(services, argument=argument, user=command["user_id"])
+        elif subcommand.lower() == "outbox":
+            text = staff_commands.outbox_reply(services, argument=argument, user=command["user_id"])
         elif subcommand.lower() == "foi-due":
             text = foi_due_reply(
                 services.renderer, config=desk.config, argument=argument, now=services.clock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -10,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.slack.ids import Event
+from bot.slack.listeners import event_handled
 from bot.slack.messages import home_view
 
 logger = logging.getLogger(__name__)
@@ -22,18 +24,20 @@ def _home_tab(event: dict) -> bool:
     return event.get("tab", "home") == "home"
 
 
-def acknowledge_quietly(event: dict) -> None:
+def acknowledge_quietly(services: Services, event: dict, body: dict) -> None:
     """Any other event (the Messages tab opened, app_uninstalled, tokens_revoked...): Bolt has
     already answered 200, so Slack keeps the subscription on; nothing else to do."""
     logger.debug("event %s needs nothing from commsbot", event.get("type"))
+    event_handled(services, body)
 
 
 def register(app: App, services: Services) -> None:
     """Attach the event listeners; the catch-all comes last so it never hides one of them."""
 
     @app.event(Event.APP_HOME_OPENED.value, matchers=[_home_tab])
-    def show_home(event: dict, client: WebClient) -> None:
+    def show_home(event: dict, body: dict, client: WebClient) -> None:
         view = home_view(services.renderer, status=services.desk_status())
         client.views_publish(user_id=event["user"], view=view)
+        event_handled(services, body)
 
-    app.event(_ANY_EVENT)(acknowledge_quietly)
+    app.event(_ANY_EVENT)(functools.partial(acknowledge_quietly, services))

@@ -18,6 +18,7 @@ from slack_bolt import App
 
 from bot.services import Services
 from bot.slack.ids import Event
+from bot.slack.listeners import event_handled
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ def dispatch(services: Services, event: dict) -> bool:
     return False
 
 
-def on_reaction_added(services: Services, event: dict) -> None:
+def on_reaction_added(services: Services, event: dict, body: dict) -> None:
     """Listener: a reaction was added to a message the bot can see."""
     dispatch(services, event)
+    event_handled(services, body)
 
 
 def register(app: App, services: Services) -> None:

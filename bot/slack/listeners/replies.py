@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.replies_desk import EditProblem, ReplyDesk
 from bot.services import Services
-from bot.slack.ids import Action, Event, View
+from bot.slack.ids import Event, SuggestionAction, SuggestionView
 from bot.slack.listeners.reactions import add_reaction_handler
 from bot.slack.suggestion_messages import SuggestionMessages, parse_value
 
@@ -219,15 +219,23 @@ def register(app: App, services: Services) -> None:
     add_reaction_handler(on_suggestion_reaction)
     if services.replies is None:
         return
-    app.action(Action.APPROVE.value)(lambda ack, body: approve_clicked(services, ack, body))
-    app.action(Action.POSTED.value)(lambda ack, body: posted_clicked(services, ack, body))
-    app.action(Action.EDIT.value)(
+    app.action(SuggestionAction.APPROVE.value)(
+        lambda ack, body: approve_clicked(services, ack, body)
+    )
+    app.action(SuggestionAction.POSTED.value)(lambda ack, body: posted_clicked(services, ack, body))
+    app.action(SuggestionAction.EDIT.value)(
         lambda ack, body, client: edit_clicked(services, ack, body, client)
     )
-    app.action(Action.REJECT.value)(
+    app.action(SuggestionAction.REJECT.value)(
         lambda ack, body, client: reject_clicked(services, ack, body, client)
     )
-    app.action(Action.TEMPLATE.value)(lambda ack, body: template_chosen(services, ack, body))
-    app.view(View.EDIT.value)(lambda ack, body, view: edit_submitted(services, ack, body, view))
-    app.view(View.REJECT.value)(lambda ack, body, view: reject_submitted(services, ack, body, view))
+    app.action(SuggestionAction.TEMPLATE.value)(
+        lambda ack, body: template_chosen(services, ack, body)
+    )
+    app.view(SuggestionView.EDIT.value)(
+        lambda ack, body, view: edit_submitted(services, ack, body, view)
+    )
+    app.view(SuggestionView.REJECT.value)(
+        lambda ack, body, view: reject_submitted(services, ack, body, view)
+    )
     app.event(Event.REACTION_REMOVED.value)(lambda event: on_reaction_removed(services, event))
