@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 from bot import __version__, backup_command, deadline_command
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, DeskConfig, load_config
 from bot.templates_check import add_templates_command, report_templates
 
 
@@ -62,22 +63,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
     try:
-        return run_demo(config_dir=_demo_config_dir(args), out=sys.stdout)
+        return run_demo(config_dir=_demo_config_dir(args), out=sys.stdout, verbose=args.verbose)
     except ConfigError as exc:
         print(f"commsbot demo cannot start: {exc}", file=sys.stderr)
         print("Run it from the commsbot checkout or pass --config-dir.", file=sys.stderr)
         return 2
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate the config directory and print every problem."""
-    directory = _config_dir(args)
+def load_or_report(directory: Path) -> DeskConfig | None:
+    """The configuration in `directory`, or None after printing every problem on stderr."""
     try:
-        config = load_config(directory)
+        return load_config(directory)
     except ConfigError as exc:
         print(f"{directory}: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the config directory and print every problem."""
+    directory = _config_dir(args)
+    config = load_or_report(directory)
+    if config is None:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -196,10 +204,9 @@ def _config_and_model(args: argparse.Namespace):  # -> tuple[DeskConfig, model] 
         return None
 
 
-def cmd_triage(args: argparse.Namespace) -> int:
-    """Dry-run classification and routing on a file of posts."""
-    from bot.triage import triage_command
-
+def _on_input(args: argparse.Namespace, run: Callable[..., int]) -> int:
+    """Run `run(config, model, source, size)` on the input file `args.file` (stdin for -),
+    with the configuration and second opinion loaded; 2 when any of them cannot be."""
     loaded = _config_and_model(args)
     if loaded is None:
         return 2
@@ -209,7 +216,19 @@ def cmd_triage(args: argparse.Namespace) -> int:
         return 2
     source, size = opened
     try:
-        return triage_command(
+        return run(config, model, source, size)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    """Dry-run classification and routing on a file of posts."""
+    from bot.triage import triage_command
+
+    return _on_input(
+        args,
+        lambda config, model, source, size: triage_command(
             config,
             source,
             output_format=args.format,
@@ -217,26 +236,17 @@ def cmd_triage(args: argparse.Namespace) -> int:
             err=sys.stderr,
             second_opinion=model,
             total_bytes=size,
-        )
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+        ),
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score triage on a labelled corpus."""
     from bot.evaluate import evaluate_command
 
-    loaded = _config_and_model(args)
-    if loaded is None:
-        return 2
-    config, model = loaded
-    opened = _open_input(args.file)
-    if opened is None:
-        return 2
-    source, _ = opened
-    try:
-        return evaluate_command(
+    return _on_input(
+        args,
+        lambda config, model, source, _size: evaluate_command(
             config,
             source,
             output_format=args.format,
@@ -245,10 +255,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             second_opinion=model,
             keep_misses=0 if args.summary else args.misses,
             texts=not (args.no_texts or args.summary),
-        )
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+        ),
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -436,7 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="see the bot work against a local Slack stand-in",
         description="Run the bot against a local stand-in of Slack and send it sample posts, "
-        "to see where each would go. Needs no Slack workspace and changes nothing.",
+        "to see where each would go. Needs no Slack workspace and changes nothing. Exit "
+        "status 1 if a post did not reach the stand-in.",
+    )
+    demo.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the local addresses, HTTP answers, timings and whole threads",
     )
     demo.set_defaults(func=cmd_demo)
 

@@ -19,9 +19,13 @@ from bot.core.posts import Category, Post
 from bot.core.routing import Triage, triage
 from bot.learning import load_second_opinion
 from bot.storage import PostToAccept, Store
+from bot.storage.clockwork import SweepOutcome
 
 # The one-off message that tells the alerts channel what could not be delivered.
 UNDELIVERABLE = "undeliverable"
+# The daily digest reads at most this many themes, and lists this many per channel.
+DIGEST_LIMIT = 2000
+DIGEST_PER_CHANNEL = 25
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,54 @@ class Desk:
         and escalations stop. KeyError if there is no such theme."""
         self.store.mark_theme_answered(ref, by=by, now=now)
         self._on_queued()
+
+    def sweep_clocks(self, *, now: datetime) -> SweepOutcome:
+        """Queue the reminders and escalation DMs due at `now` (each once)."""
+        outcome = self.store.sweep_clocks(now=now)
+        if outcome.reminders or outcome.escalation_dms:
+            self._on_queued()
+        return outcome
+
+    def escalate(self, ref: str, *, target: str, note: str | None, by: str, now: datetime) -> None:
+        """Escalate theme `ref` by hand to a role or a person; they are told at once."""
+        self.store.escalate(ref, target=target, note=note, by=by, now=now)
+        self.sweep_clocks(now=now)
+
+    def daily_digest(self, *, now: datetime) -> int:
+        """Queue, for each channel, what is due today and what is overdue, once a day; how
+        many channels (0 when it was already sent today)."""
+        calendar = self.config.clocks.calendar
+        today = calendar.local_date(now)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        themes, _ = self.store.waiting_themes(limit=DIGEST_LIMIT)
+        for stored in themes:
+            clock = stored.clock
+            if clock is None or calendar.local_date(clock.due_at) > today:
+                break  # by due date: the rest are due later
+            channel = stored.theme.channel_names[0]
+            rows.setdefault(channel, []).append(
+                {
+                    "ref": stored.theme.ref,
+                    "title": stored.theme.title,
+                    "due": clock.due_at.astimezone(calendar.zone).strftime("%H:%M"),
+                    "overdue": clock.due_at <= now,
+                    "owner": stored.theme.owner,
+                }
+            )
+        if not rows:
+            return 0
+        queued = self.store.queue_daily_digest(
+            day=today,
+            channels={
+                channel: {"channel": channel, "rows": found[:DIGEST_PER_CHANNEL]}
+                for channel, found in rows.items()
+            },
+            now=now,
+        )
+        if not queued:
+            return 0  # already sent today (the job ran again after a restart)
+        self._on_queued()
+        return len(rows)
 
     def report_undeliverable(
         self, *, channel: str, what: Mapping[str, Any], error: str, now: datetime

@@ -34,6 +34,8 @@ from bot.settings import SHARE_DIR, Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.authorize import BotTokenAuthorizer
 from bot.slack.client import listener_client, outbox_client
+from bot.slack.clock_messages import TEMPLATES as CLOCK_TEMPLATES
+from bot.slack.home_refresh import HomeRefresher
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.people import PeopleResolver
@@ -67,7 +69,7 @@ def find_templates_dir() -> Path:
 def load_templates(directory: Path) -> TemplateRenderer:
     """A renderer for `directory`, having checked every template the bot uses."""
     renderer = TemplateRenderer(directory)
-    problems = renderer.problems((*TEMPLATES, *SUGGESTION_TEMPLATES))
+    problems = renderer.problems((*TEMPLATES, *CLOCK_TEMPLATES, *SUGGESTION_TEMPLATES))
     if problems:
         raise StartupError("template problems:\n  " + "\n  ".join(problems))
     return renderer
@@ -84,6 +86,7 @@ class Runtime:
     scheduler: Scheduler
     http: HttpServer
     listeners: ThreadPoolExecutor
+    homes: HomeRefresher
     socket_mode: SocketModeHandler | None = None
     publisher: PublisherWorker | None = None  # webhook deliveries of approved replies
     _stopped: bool = False
@@ -100,6 +103,7 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.start()
         self.scheduler.start()
+        self.homes.start()
         self.http.start()
         if self.socket_mode is not None:
             try:
@@ -134,6 +138,7 @@ class Runtime:
         # Listeners Bolt runs after acknowledging (events) finish before storage closes.
         self.listeners.shutdown(wait=True)
         self.scheduler.stop()
+        self.homes.stop()
         if self.publisher is not None:
             self.publisher.stop()
         if not self.outbox.stop():
@@ -208,7 +213,12 @@ def build_runtime(
 ) -> Runtime:
     """Load configuration and storage and wire every part together (nothing starts yet)."""
     config = load_config(settings.config_dir)
-    store = Store(settings.data_dir, themes=config.themes)
+    store = Store(
+        settings.data_dir,
+        themes=config.themes,
+        clocks=config.clocks,
+        escalation=config.escalation,
+    )
     try:
         secrets = _source_secrets(config.sources, settings)
         renderer = load_templates(templates_dir or find_templates_dir())
@@ -302,6 +312,7 @@ def build_runtime(
         scheduler=scheduler,
         http=http,
         listeners=listeners,
+        homes=HomeRefresher(services, client),
         socket_mode=socket_mode,
         publisher=publisher,
     )

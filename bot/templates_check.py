@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config import ConfigError, DeskConfig, load_config
+from bot.config import DeskConfig
 from bot.core.posts import Category, Network
 from bot.core.replies import (
     COMMON,
@@ -297,15 +297,10 @@ def report_templates(
 
 def cmd_templates_check(args: argparse.Namespace) -> int:
     """`commsbot templates check`."""
-    from bot.cli import _config_dir
+    from bot.cli import _config_dir, load_or_report
 
-    directory = _config_dir(args)
-    try:
-        config = load_config(directory)
-    except ConfigError as exc:
-        print(f"{directory}: {len(exc.problems)} problem(s)", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+    config = load_or_report(_config_dir(args))
+    if config is None:
         return 1
     templates_dir = Path(args.templates_dir) if args.templates_dir else None
     return report_templates(config, templates_dir=templates_dir, out=sys.stdout, err=sys.stderr)

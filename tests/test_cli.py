@@ -95,13 +95,36 @@ def test_triage_of_a_missing_file_says_so(capsys) -> None:
     assert "cannot read /no/such/file.jsonl" in capsys.readouterr().err
 
 
-def test_demo_shows_every_channel_and_exits_zero(capsys) -> None:
+def test_demo_speaks_to_a_comms_manager_and_exits_zero(capsys) -> None:
     assert main(["--config-dir", str(CONFIG_DIR), "demo"]) == 0
     out = capsys.readouterr().out
-    assert "#info-governance-foi" in out and "#fire-control-urgent" in out
-    assert "24 of 24 posts shown in Slack" in out
-    # Related posts are one theme, its thread listing them.
-    assert "3 posts in this channel" in out and "↳ :inbox_tray: 3 new posts in" in out
+    lines = out.splitlines()
+    headings = [line.split(" · ")[0] for line in lines if line.startswith("#")]
+    # What needs attention first: round the clock, then the statutory routes, then the rest.
+    assert headings[:4] == [
+        "#comms-urgent",
+        "#fire-control-urgent",
+        "#info-governance-sar",
+        "#info-governance-foi",
+    ]
+    assert set(headings[4:]) >= {"#comms-enquiries", "#press-office", "#customer-complaints"}
+    assert "#fire-control-urgent · watched round the clock · 2 incidents and 1 case" in lines
+    assert "24 of 24 posts shown in Slack, as 2 incidents, 8 cases and 11 themes." in lines
+    # Related posts are one theme; its thread is summed up in a line.
+    assert "3 posts in this channel" in out and "      ↳ 📥 3 new posts in T-0012" in lines
+    # Slack's formatting is rendered, not shown raw.
+    assert "  • 🆘 Person in danger · T-0001 · case · open · nobody owns it yet" in lines
+    assert "flagged by @staff.member" in out
+    assert "│ <!channel> URGENT" in out  # the public's text, as Slack shows it
+    for raw in (":sos:", "*T-", "&lt;", "&gt;", "<@U", "|open on"):
+        assert raw not in out
+    # No internals.
+    for internal in ("127.0.0.1", "HTTP", "http://localhost", "POST /"):
+        assert internal not in out
+    assert lines[-1] == (
+        'Next: connect commsbot to your own Slack workspace (README, "Connect to Slack"), check '
+        "your channels with `commsbot check-config --slack`, then start it with `commsbot serve`."
+    )
 
 
 def test_serve_names_missing_settings_without_starting(tmp_path: Path) -> None:

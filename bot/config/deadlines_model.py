@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -48,6 +48,20 @@ def _wall_time(value: Any) -> Any:
 
 
 WallTime = Annotated[time, BeforeValidator(_wall_time)]
+
+
+T = TypeVar("T")
+
+
+def only_known_kinds(value: dict[str, T]) -> dict[str, T]:
+    """`value` when every key is a kind of post; ValueError naming the others."""
+    unknown = [key for key in value if key not in known_kinds()]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} not a kind of post "
+            f"(expected one of {', '.join(known_kinds())})"
+        )
+    return value
 
 
 class SpanModel(BaseModel):
@@ -259,13 +273,7 @@ class DeadlinesFile(BaseModel):
     @field_validator("deadlines", "reminders")
     @classmethod
     def _kinds(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = [key for key in value if key not in known_kinds()]
-        if unknown:
-            raise ValueError(
-                f"{', '.join(map(repr, unknown))} not a kind of post "
-                f"(expected one of {', '.join(known_kinds())})"
-            )
-        return value
+        return only_known_kinds(value)
 
     @field_validator("deadlines")
     @classmethod

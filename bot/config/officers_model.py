@@ -7,8 +7,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.config.deadlines_model import SpanModel
-from bot.core.deadlines import known_kinds
+from bot.config.deadlines_model import SpanModel, only_known_kinds
 from bot.core.escalation import (
     SLACK_USER_ID,
     EscalationLevel,
@@ -151,13 +150,7 @@ class BreachModel(BaseModel):
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = [key for key in value if key not in known_kinds()]
-        if unknown:
-            raise ValueError(
-                f"{', '.join(map(repr, unknown))} not a kind of post "
-                f"(expected one of {', '.join(known_kinds())})"
-            )
-        return value
+        return only_known_kinds(value)
 
 
 class OfficersFile(BaseModel):

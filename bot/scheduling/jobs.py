@@ -37,3 +37,22 @@ def refresh_suggestions(services: Services, now: datetime) -> int:
     if made:
         logger.info("%d suggested repl(ies) made for a changed situation", made)
     return made
+
+
+def sweep_clocks(services: Services, now: datetime) -> int:
+    """Queue the reminders and escalation DMs due now (idempotent: each is sent once)."""
+    outcome = services.desk.sweep_clocks(now=now)
+    if outcome.reminders or outcome.escalation_dms:
+        logger.info(
+            "%d reminder(s) and %d escalation DM(s) queued",
+            outcome.reminders,
+            outcome.escalation_dms,
+        )
+    return outcome.reminders + outcome.escalation_dms
+
+
+def daily_digest(services: Services, now: datetime) -> int:
+    """At opening time: what is due today and overdue, per channel (on working days only)."""
+    if not services.config.clocks.calendar.is_open(now):
+        return 0
+    return services.desk.daily_digest(now=now)

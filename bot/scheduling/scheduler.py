@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.scheduling import jobs
 from bot.services import Services
+
+SWEEP_SECONDS = 30
 
 
 class Scheduler:
@@ -31,7 +34,29 @@ class Scheduler:
             max_instances=1,
             misfire_grace_time=600,
         )
-
+        # One sweep for every reminder and escalation (the stored state says what is due).
+        self._scheduler.add_job(
+            self._run_sweep_clocks,
+            IntervalTrigger(seconds=SWEEP_SECONDS, timezone=services.config.zone),
+            id="sweep_clocks",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=SWEEP_SECONDS * 10,
+        )
+        hours = services.config.clocks.calendar.hours
+        self._scheduler.add_job(
+            self._run_daily_digest,
+            CronTrigger(
+                hour=hours.opens.hour,
+                minute=hours.opens.minute,
+                second=30,
+                timezone=services.config.zone,
+            ),
+            id="daily_digest",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=1800,
+        )
         self._scheduler.add_job(
             self._run_refresh_suggestions,
             IntervalTrigger(minutes=1, timezone=services.config.zone),
@@ -40,6 +65,12 @@ class Scheduler:
             max_instances=1,
             misfire_grace_time=60,
         )
+
+    def _run_sweep_clocks(self) -> None:
+        jobs.sweep_clocks(self._services, self._services.clock())
+
+    def _run_daily_digest(self) -> None:
+        jobs.daily_digest(self._services, self._services.clock())
 
     def _run_refresh_suggestions(self) -> None:
         jobs.refresh_suggestions(self._services, self._services.clock())

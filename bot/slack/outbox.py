@@ -806,15 +806,17 @@ class OutboxWorker:
     def _send_message(self, item: OutboxItem) -> Sent | Failure:
         """Send one one-off message, first looking for it in Slack if an earlier try timed out."""
         wanted = f"{self._instance_id()}:{item.seq}"
-        thread_ts = self.threaded.thread_of(item) if self._threaded(item) else None  # type: ignore[union-attr]
+        # Suggested replies: their theme's thread (and looked for there after a timeout).
+        threaded_ts = self.threaded.thread_of(item) if self._threaded(item) else None  # type: ignore[union-attr]
+        thread_ts = threaded_ts
         if item.uncertain:
             found = (
                 self._search_replies(
                     item.channel,
-                    thread_ts,
+                    threaded_ts,
                     matches=lambda payload: payload.get("outbox_id") == wanted,
                 )
-                if thread_ts is not None
+                if threaded_ts is not None
                 else self._search_history(
                     item.channel,
                     since=item.queued_at or item.next_attempt_at,
@@ -834,15 +836,32 @@ class OutboxWorker:
                 self._message_sent(item, found)
                 return found
         metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": wanted}}
+        if threaded_ts is None:
+            thread_ts = self._thread_of(item)
         message = (
             self.threaded.render(item)  # type: ignore[union-attr]
             if self._threaded(item)
             else self._messages.one_off(item)
         )
-        outcome = self._post(item.channel, message, metadata=metadata, thread_ts=thread_ts)
+        outcome = self._post(
+            item.channel,
+            message,
+            metadata=metadata,
+            thread_ts=thread_ts,
+            reply_broadcast=thread_ts is not None and bool(item.data.get("broadcast")),
+        )
         if isinstance(outcome, Sent):
             self._message_sent(item, outcome)
         return outcome
+
+    def _thread_of(self, item: OutboxItem) -> str | None:
+        """The thread a one-off message belongs in: its theme's view in that channel, once
+        posted (a reminder); else None, and it goes to the channel itself."""
+        ref = item.data.get("thread_of")
+        if not ref:
+            return None
+        stored = self._store.theme(str(ref))
+        return stored.view(item.channel).parent_ts if stored is not None else None
 
     def _message_sent(self, item: OutboxItem, sent: Sent) -> None:
         now = self._clock()
@@ -885,6 +904,7 @@ class OutboxWorker:
         *,
         metadata: dict[str, Any],
         thread_ts: str | None = None,
+        reply_broadcast: bool = False,
     ) -> Sent | Failure:
         text, blocks = message
         arguments: dict[str, Any] = {
@@ -896,6 +916,8 @@ class OutboxWorker:
         }
         if thread_ts is not None:
             arguments["thread_ts"] = thread_ts
+        if reply_broadcast:
+            arguments["reply_broadcast"] = True
         return self._call(lambda: self._client.chat_postMessage(**arguments), channel=channel)
 
     def _call(self, make: Callable[[], Any], *, channel: str | None = None) -> Sent | Failure:

@@ -27,6 +27,11 @@ from bot.core.posts import Category, Flag, Network
 from bot.core.templating import TemplateRenderer, slack_link
 from bot.core.text import quote_for_slack
 from bot.desk import UNDELIVERABLE
+from bot.slack.clock_messages import (
+    due_digest_message,
+    escalation_message,
+    reminder_message,
+)
 from bot.slack.messages import (
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -46,6 +51,7 @@ from bot.storage import (
     classification_from_doc,
     post_from_doc,
 )
+from bot.storage.clockwork import DUE_DIGEST, ESCALATION, REMINDER
 
 # Slack refuses a message whose blocks hold much over 13,000 characters in all
 # (`msg_blocks_too_long`, below the documented 50 blocks of 3,000): digests stay under this.
@@ -351,4 +357,10 @@ class ThemeMessages:
                 error=str(data.get("error", "?")).replace("`", "'"),
             )
             return text, [_section(text)]
+        if item.kind == REMINDER:
+            return reminder_message(self.renderer, item.data, self.presentation.zone)
+        if item.kind == ESCALATION:
+            return escalation_message(self.renderer, item.data, self.presentation.zone)
+        if item.kind == DUE_DIGEST:
+            return due_digest_message(self.renderer, item.data)
         raise ValueError(f"no way to show a one-off message of kind {item.kind!r}")

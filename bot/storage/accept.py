@@ -165,6 +165,14 @@ def _place(
             added = add_post(before.theme, placement=placement, post=item)
             current = replace(before, theme=added.theme)
             matcher.commit(placement, post=post, now=min(now, post.posted_at))
+        current = parts.clockwork.placed(
+            current,
+            new=placement.join_ref is None,
+            category=category,
+            rule=offer.classification.rule,
+            text=post.text,
+            now=now,
+        )
         working[ref] = current.with_changes(added.changes, now)
         placed[key] = {
             "theme": ref,

@@ -35,7 +35,7 @@ from bot.core.theme_state import (
 from bot.core.themes import Priority, ThemeSignature
 from bot.storage.atomic import AtomicJSONStorage
 from bot.storage.audit import AuditLog
-from bot.storage.docs import channels_of, parse, post_from_doc
+from bot.storage.docs import channels_of, iso, parse, post_from_doc
 from bot.storage.intents import FileWrite
 from bot.storage.parts import Parts
 from bot.storage.themes import StoredTheme
@@ -176,8 +176,24 @@ class StaffActions:
             by=by,
             posts={d["key"]: self._recategorised(d, outcome, category, channels) for d in docs},
             labels=[_label(d, category, by) for d in docs if d["category"] != category],
-            audit={"theme": ref, "from": stored.theme.category, "to": category},
+            audit={"theme": ref, "from": stored.theme.category, "to": category}
+            | self._deadline_change(stored, category=category, now=now),
         )
+
+    def _deadline_change(
+        self, stored: StoredTheme, *, category: str, now: datetime
+    ) -> dict[str, Any]:
+        """What re-categorising `stored` does to its deadline, for the audit trail."""
+        before = stored.clock
+        after = self.parts.clockwork.rekinded(
+            replace(stored, theme=replace(stored.theme, category=category)), now=now
+        )
+        if before is None or after is None or after == before:
+            return {}
+        return {
+            "deadline": {"kind": before.kind, "due_at": iso(before.due_at)},
+            "new_deadline": {"kind": after.kind, "due_at": iso(after.due_at)},
+        }
 
     def close(self, ref: str, *, reason: CloseReason, by: str | None, now: datetime) -> None:
         """Close theme `ref` for `reason`."""
@@ -222,8 +238,10 @@ class StaffActions:
         themes = []
         for theme in outcome.themes:
             before = parts.themes.get(theme.ref)
-            base = StoredTheme(theme, dict(before.views) if before else {})
-            themes.append(replace(base, theme=theme).with_changes(outcome.changes, now))
+            base = before if before is not None else StoredTheme(theme)
+            changed = replace(base, theme=theme, views=dict(base.views))
+            changed = parts.clockwork.settled(changed, now=now)
+            themes.append(changed.with_changes(outcome.changes, now))
         writes: list[FileWrite] = []
         if counter_moved:
             writes.append(

@@ -1,4 +1,5 @@
-"""State of the desk as a whole (`desk/state.json`): today the crisis mode, with who and when.
+"""State of the desk as a whole (`desk/state.json`): the crisis mode, with who and when, and
+the last day the daily digest was queued.
 
 One small file, read once and held in memory. A change is written together with its audit
 entry as one intent (`bot.storage.intents`), so the trail never misses one.
@@ -7,8 +8,8 @@ entry as one intent (`bot.storage.intents`), so the trail never misses one.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,32 @@ class DeskState:
         parts.intents.apply(action, [FileWrite(self.path, data={"state": state}), audit])
         after_audit_write(parts, audit)
         self._state = state
+
+    def digest_sent_on(self) -> date | None:
+        """The last (desk-local) day the daily digest was queued, if ever."""
+        found = self._load().get("digest_sent_on")
+        return date.fromisoformat(found) if found else None
+
+    def queue_digest(
+        self, parts: Parts, *, day: date, messages: Sequence[dict[str, Any]], now: datetime
+    ) -> bool:
+        """Queue the digest of `day` and record it was sent, in one intent: False (nothing
+        queued) if it already was, so a restart inside the job's grace time sends it once."""
+        if self.digest_sent_on() == day:
+            return False
+        state = dict(self._load())
+        state["digest_sent_on"] = day.isoformat()
+        seqs, outbox_files = parts.outbox.staged(list(messages))
+        audit = audit_write(
+            parts,
+            "digest.queued",
+            now=now,
+            details={"day": day.isoformat(), "channels": [m["channel"] for m in messages]},
+        )
+        writes = [FileWrite(self.path, data={"state": state}), audit]
+        writes.extend(FileWrite(path, data=data) for path, data in outbox_files.items())
+        parts.intents.apply("digest.queued", writes)
+        after_audit_write(parts, audit)
+        parts.outbox.took(seqs, list(messages))
+        self._state = state
+        return True

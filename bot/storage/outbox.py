@@ -178,6 +178,38 @@ class OneOffFiles:
             self._drop_if_empty((seq - 1) // PER_FILE)
         return seq
 
+    def staged(self, docs: list[dict[str, Any]]) -> tuple[list[int], dict[Path, dict[str, Any]]]:
+        """Sequence numbers for `docs` and the whole new content of each file that would
+        hold them, for a caller to write in one intent with other files (then `took`)."""
+        self._load()
+        files: dict[Path, dict[str, Any]] = {}
+        seqs = []
+        seq = self._next_seq
+        for doc in docs:
+            number = seq // PER_FILE
+            path = self._path(number)
+            if path not in files:
+                self._table(number)  # opens the file
+                current = self._dbs[number].storage.read()
+                files[path] = copy.deepcopy(dict(current or {}))
+            files[path].setdefault("messages", {})[str(seq)] = dict(doc)
+            seqs.append(seq)
+            seq += 1
+        return seqs, files
+
+    def took(self, seqs: list[int], docs: list[dict[str, Any]]) -> None:
+        """Hold messages written by someone else's intent (as `staged` laid them out)."""
+        for number in {seq // PER_FILE for seq in seqs}:
+            table = self._table(number)
+            storage = self._dbs[number].storage
+            if isinstance(storage, AtomicJSONStorage):
+                storage.forget()
+            table.clear_cache()
+        for seq, doc in zip(seqs, docs, strict=True):
+            if not doc.get("dead"):
+                self._waiting.setdefault(doc["channel"], []).append(seq)
+            self._next_seq = max(self._next_seq, seq + 1)
+
     def holds(self, post_key: str) -> bool:
         """Whether a message rendered for this post is here (waiting or dead)."""
         self._load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.storage.atomic import WriteBatch
 from bot.storage.audit import AuditLog
@@ -13,6 +14,9 @@ from bot.storage.outbox import OneOffFiles
 from bot.storage.posts import PostFiles
 from bot.storage.themes import ThemeFiles
 from bot.storage.totals import RunningTotals
+
+if TYPE_CHECKING:
+    from bot.storage.clockwork import Clockwork
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Parts:
     labels: LabelLog
     intents: Intents
     totals: RunningTotals
+    clockwork: Clockwork  # deadlines, reminders and escalations of open work
 
     def forget(self) -> None:
         """After a failed write: forget every cached file so the disk is read afresh."""

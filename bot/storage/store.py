@@ -46,10 +46,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from bot.core.approval import SuggestionRecord
+from bot.core.clocks import Clocks
 from bot.core.crisis import Crisis
+from bot.core.deadlines import ClockError, PauseReason
+from bot.core.escalation import EscalationSetup
 from bot.core.posts import Classification, Post
+from bot.core.theme_clock import with_subject_access
 from bot.core.theme_state import CloseReason
 from bot.core.themes import ThemeSettings
+from bot.storage import clockwork
 from bot.storage.accept import accept_batch, committed
 from bot.storage.actions import StaffActions
 from bot.storage.atomic import (
@@ -61,6 +66,7 @@ from bot.storage.atomic import (
     write_atomically,
 )
 from bot.storage.audit import AuditLog
+from bot.storage.clockwork import DUE_DIGEST, Clockwork, SweepOutcome, outbox_doc
 from bot.storage.deskstate import DeskState
 from bot.storage.docs import (
     DAY,
@@ -192,7 +198,14 @@ _UNSET: Any = object()
 class Store:
     """commsbot's data directory. One lock serialises listeners, the outbox and the scheduler."""
 
-    def __init__(self, data_dir: Path, *, themes: ThemeSettings | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        themes: ThemeSettings | None = None,
+        clocks: Clocks | None = None,
+        escalation: EscalationSetup | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.lock = WriterLock()
         batch = WriteBatch()
@@ -209,6 +222,9 @@ class Store:
             labels=LabelLog(self.data_dir / "labels"),
             intents=Intents(self.data_dir),
             totals=RunningTotals(),
+            clockwork=Clockwork(
+                clocks=clocks or Clockwork().clocks, setup=escalation or EscalationSetup()
+            ),
         )
         self._offenders = Offenders(self.data_dir / "offenders")
         self._suggestions = SuggestionFiles(self.data_dir)
@@ -216,6 +232,7 @@ class Store:
         self._events_in_progress: set[str] = set()
         self._actions = StaffActions(self._parts)
         self._desk_state = DeskState(self.data_dir)
+        self._everyone_touched = False
         self.totals = self._parts.totals
         # One-off messages (waiting, dead, oldest queued_at), kept for lock-free reads.
         self._one_offs: tuple[int, int, datetime | None] = (0, 0, None)
@@ -708,6 +725,137 @@ class Store:
         """The re-categorisations recorded on one UTC day."""
         return self._parts.labels.entries(day)
 
+    # -- deadlines, reminders, escalations ----------------------------------------------
+
+    @property
+    def clocks(self) -> Clocks:
+        """The desk's calendar, deadline rules and reminder policies."""
+        return self._parts.clockwork.clocks
+
+    def sweep_clocks(self, *, now: datetime) -> SweepOutcome:
+        """Queue every reminder and escalation DM due at `now`, once each (one intent);
+        reads only the themes the index says have something due."""
+        return self._act(lambda: clockwork.sweep(self._parts, self._parts.clockwork, now=now))
+
+    def escalate(self, ref: str, *, target: str, note: str | None, by: str, now: datetime) -> None:
+        """Escalate theme `ref` by hand to `target` (a role or <@U…>); EscalationError if
+        no officer has that role, KeyError if there is no open theme `ref`."""
+
+        def run() -> None:
+            work = self._parts.clockwork
+            work.setup.manual_policy(target)  # refuses an unknown role before any write
+            stored = self._open_theme(ref)
+            changed = work.escalate(
+                stored, reason="manual", target=target, note=note, by=by, now=now
+            )
+            clockwork.write(
+                self._parts,
+                [changed],
+                now=now,
+                audit=[("escalation.started", {"theme": ref, "target": target, "by": by})],
+                action="escalation.started",
+            )
+
+        self._act(run)
+
+    def acknowledge_escalation(
+        self, ref: str, escalation_id: str, *, by: str, now: datetime
+    ) -> bool:
+        """`by` acknowledged an escalation: its later levels are not sent. False if it
+        already was acknowledged (a retry) or is gone."""
+        return self._act(
+            lambda: clockwork.acknowledge_escalation(
+                self._parts, ref, escalation_id, by=by, now=now
+            )
+        )
+
+    def escalation_for_dm(self, channel_id: str, ts: str) -> tuple[str, str] | None:
+        """(theme ref, escalation id) of the escalation DM at (channel, ts), if it is one."""
+        with self.lock:
+            return self._parts.themes.escalation_for_dm(channel_id, ts)
+
+    def subject_access(
+        self,
+        ref: str,
+        *,
+        action: str,
+        by: str,
+        now: datetime,
+        reason: PauseReason | None = None,
+        months: int = 0,
+    ) -> StoredTheme:
+        """Pause (`reason`), resume or extend (`months`) theme `ref`'s subject access clock;
+        the due date recomputed; audited. ClockError when the action cannot be recorded."""
+
+        def run() -> StoredTheme:
+            stored = self._open_theme(ref)
+            clock = stored.clock
+            if clock is None or clock.sar is None:
+                raise ClockError(f"{ref} has no subject access clock")
+            today = self.clocks.calendar.local_date(now)
+            if action == "pause":
+                assert reason is not None
+                sar = clock.sar.pause(reason=reason, on=today)
+            elif action == "resume":
+                sar = clock.sar.resume(on=today)
+            else:
+                sar = clock.sar.extend(months=months, on=today, calendar=self.clocks.calendar)
+            changed = replace(
+                stored, clock=with_subject_access(clock, sar, now=now, clocks=self.clocks)
+            )
+            assert changed.clock is not None
+            clockwork.write(
+                self._parts,
+                [changed],
+                now=now,
+                audit=[
+                    (
+                        f"subject_access.{action}",
+                        {
+                            "theme": ref,
+                            "by": by,
+                            "reason": reason.value if reason else None,
+                            "months": months or None,
+                            "due_at": iso(changed.clock.due_at),
+                        },
+                    )
+                ],
+                action=f"subject_access.{action}",
+            )
+            return changed
+
+        return self._act(run)
+
+    def _open_theme(self, ref: str) -> StoredTheme:
+        stored = self._parts.themes.get(ref)
+        if stored is None or self._parts.themes.in_history(ref):
+            raise KeyError(f"no open theme {ref}")
+        return stored
+
+    def waiting_themes(
+        self, *, owner: str | None = None, limit: int, offset: int = 0
+    ) -> tuple[list[StoredTheme], int]:
+        """Themes waiting for an answer, nearest deadline first (`owner`'s only, if given),
+        `limit` of them from `offset`, and how many there are in all."""
+        with self.lock:
+            found = []
+            for index, stored in enumerate(self._parts.themes.by_due(owner=owner)):
+                if index >= offset + limit:
+                    break
+                if index >= offset:
+                    found.append(stored)
+            return found, self._parts.themes.waiting_count(owner)
+
+    def owned_themes(self, owner: str) -> list[StoredTheme]:
+        """Themes `owner` owns that are not closed, by reference."""
+        with self.lock:
+            return self._parts.themes.owned(owner)
+
+    def awaiting_acknowledgement(self) -> list[StoredTheme]:
+        """Open themes with an escalation nobody has acknowledged yet."""
+        with self.lock:
+            return self._parts.themes.awaiting_acknowledgement()
+
     # -- the desk as a whole: crisis mode ------------------------------------------------
 
     def crisis(self) -> Crisis | None:
@@ -718,6 +866,31 @@ class Store:
     def set_crisis(self, crisis: Crisis | None, *, by: str, now: datetime) -> None:
         """Start crisis mode (`crisis`) or end it (None); audited with who and when."""
         self._act(lambda: self._desk_state.set_crisis(self._parts, crisis, by=by, now=now))
+        self._everyone_touched = True
+
+    def take_touched(self) -> tuple[frozenset[str], bool]:
+        """The people whose own themes or escalations changed since last asked, and whether
+        something everyone's App Home shows changed (crisis mode started or ended)."""
+        with self.lock:
+            everyone, self._everyone_touched = self._everyone_touched, False
+            return self._parts.themes.take_touched(), everyone
+
+    def queue_daily_digest(
+        self, *, day: date, channels: Mapping[str, Mapping[str, Any]], now: datetime
+    ) -> bool:
+        """Queue the daily digest of `day` (data for each channel) unless it already was;
+        the record that it was is written with the messages, so it goes out once a day."""
+
+        def run() -> bool:
+            messages = [
+                outbox_doc(channel, DUE_DIGEST, data, now) for channel, data in channels.items()
+            ]
+            done = self._desk_state.queue_digest(self._parts, day=day, messages=messages, now=now)
+            if done:
+                self._note_one_offs()
+            return done
+
+        return self._act(run)
 
     # -- one-off messages ------------------------------------------------------------------
 
@@ -788,6 +961,15 @@ class Store:
                     suggestion_id=str(item.data["suggestion"]),
                     version=int(item.data["version"]),
                     channel_id=channel_id,
+                )
+            data = item.data
+            if item.kind == clockwork.ESCALATION and data.get("ref") and data.get("escalation"):
+                clockwork.note_dm(
+                    self._parts,
+                    str(data["ref"]),
+                    str(data["escalation"]),
+                    channel_id=channel_id,
+                    ts=ts,
                 )
             self._parts.audit.record(
                 "message.delivered",

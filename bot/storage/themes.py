@@ -24,6 +24,8 @@ them) and writes what the `Store` tells it to, in the order the Store's write pa
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.core.theme_clock import Escalation, ThemeClock
 from bot.core.theme_state import LATEST, Change, Theme, ThemeStatus
 from bot.core.themes import Priority, ThemeMatcher, ThemeSettings, format_ref
 from bot.storage.atomic import AtomicJSONStorage, StorageError, WriteBatch, read_data_file
@@ -123,6 +126,34 @@ class StoredTheme:
 
     theme: Theme
     views: Mapping[str, ViewRecord] = field(default_factory=dict)
+    clock: ThemeClock | None = None  # its deadline and reminders
+    escalations: tuple[Escalation, ...] = ()
+
+    @property
+    def next_at(self) -> datetime | None:
+        """The next moment a sweep has something to do for this theme (reminder, breach,
+        escalation step), or None."""
+        moments = [e.next_at for e in self.escalations if e.next_at is not None]
+        clock = self.clock
+        if clock is not None and not clock.stopped and not clock.paused:
+            if clock.next_at is not None:
+                moments.append(clock.next_at)
+            if not clock.breached:
+                moments.append(clock.due_at)
+        return min(moments, default=None)
+
+    @property
+    def waiting_for_answer(self) -> bool:
+        """Whether the theme is open (not answered or closed) with a running clock."""
+        return (
+            self.theme.status is ThemeStatus.OPEN
+            and self.clock is not None
+            and not self.clock.stopped
+        )
+
+    def escalation(self, escalation_id: str) -> Escalation | None:
+        """The escalation with this id, if any."""
+        return next((e for e in self.escalations if e.id == escalation_id), None)
 
     def view(self, channel: str) -> ViewRecord:
         """The view in `channel` (a fresh one if the theme has none there yet)."""
@@ -152,6 +183,10 @@ class StoredTheme:
         return {
             "theme": self.theme.to_dict()
             | {"views": {channel: view.to_dict() for channel, view in self.views.items()}}
+            | {
+                "clock": self.clock.to_dict() if self.clock else None,
+                "escalations": [e.to_dict() for e in self.escalations],
+            }
         }
 
     @classmethod
@@ -163,7 +198,9 @@ class StoredTheme:
                 str(channel): ViewRecord.from_dict(view)
                 for channel, view in (doc.get("views") or {}).items()
             }
-            return cls(Theme.from_dict(doc), views)
+            clock = ThemeClock.from_dict(doc["clock"]) if doc.get("clock") else None
+            escalations = tuple(Escalation.from_dict(e) for e in doc.get("escalations") or ())
+            return cls(Theme.from_dict(doc), views, clock, escalations)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StorageError(f"{path}: not a stored theme ({exc})") from None
 
@@ -180,6 +217,14 @@ class ViewWork:
     version: int
     waiting_posts: int  # positions of the channel's list not yet in a digest
     dead: str | None = None  # what Slack answered when it last refused this view
+
+
+def _people_of(stored: StoredTheme) -> set[str]:
+    """Who sees a theme on their own Home: its owner and the officers its escalations told."""
+    people = {u for e in stored.escalations for u in e.told}
+    if stored.theme.owner is not None:
+        people.add(stored.theme.owner)
+    return people
 
 
 class ThemeFiles:
@@ -214,6 +259,17 @@ class ThemeFiles:
         self._listed: dict[str, int] = getattr(self, "_listed", {})
         with self._marks_lock:
             self._dirty, self._dead = {}, {}
+        # Indexes of open work kept as themes change (see `_index`).
+        self._next: dict[str, datetime] = {}
+        self._wake: list[tuple[datetime, str]] = []  # heap of (next_at, ref); stale skipped
+        self._by_due: list[tuple[datetime, str]] = []  # themes waiting for an answer, sorted
+        self._due_of: dict[str, datetime] = {}
+        self._owned: dict[str, set[str]] = {}
+        self._owner_of: dict[str, str] = {}
+        self._dms: dict[tuple[str, str], tuple[str, str]] = {}
+        self._awaiting: set[str] = set()  # themes with an escalation awaiting acknowledgement
+        self._unclocked: set[str] = set()  # open themes stored before clocks existed
+        self._touched: set[str] = set()  # people whose own themes or escalations changed
 
     def close(self) -> None:
         """Refuse any further use."""
@@ -319,6 +375,7 @@ class ThemeFiles:
         ref = stored.theme.ref
         previous = self._open.get(ref)
         self._open[ref] = stored
+        self._index(ref, stored)
         with self._marks_lock:
             if previous is not None:
                 for channel in previous.views:
@@ -330,10 +387,99 @@ class ThemeFiles:
                 if view.dead is not None:
                     self._dead[(ref, channel)] = view.dead
 
+    def _unindex(self, ref: str) -> None:
+        self._next.pop(ref, None)
+        due = self._due_of.pop(ref, None)
+        if due is not None:
+            at = bisect.bisect_left(self._by_due, (due, ref))
+            if at < len(self._by_due) and self._by_due[at] == (due, ref):
+                del self._by_due[at]
+        owner = self._owner_of.pop(ref, None)
+        if owner is not None:
+            self._owned.get(owner, set()).discard(ref)
+        self._awaiting.discard(ref)
+        self._unclocked.discard(ref)
+
+    def _index(self, ref: str, stored: StoredTheme) -> None:
+        """Keep the indexes of open work: next moment a sweep acts, open themes by due date,
+        themes by owner, escalation DMs, escalations awaiting acknowledgement."""
+        self._unindex(ref)
+        next_at = stored.next_at
+        if next_at is not None:
+            self._next[ref] = next_at
+            heapq.heappush(self._wake, (next_at, ref))
+        if stored.clock is None and stored.theme.status is ThemeStatus.OPEN:
+            self._unclocked.add(ref)
+        if stored.waiting_for_answer:
+            assert stored.clock is not None
+            self._due_of[ref] = stored.clock.due_at
+            bisect.insort(self._by_due, (stored.clock.due_at, ref))
+        if stored.theme.owner is not None and stored.theme.status is not ThemeStatus.CLOSED:
+            self._owner_of[ref] = stored.theme.owner
+            self._owned.setdefault(stored.theme.owner, set()).add(ref)
+        for escalation in stored.escalations:
+            for dm in escalation.dms:
+                self._dms[dm] = (ref, escalation.id)
+            if escalation.awaiting and stored.theme.status is ThemeStatus.OPEN:
+                self._awaiting.add(ref)
+
+    def due_refs(self, now: datetime) -> list[str]:
+        """Themes with something for a sweep to do by `now`, reading only those."""
+        self._load()
+        found: list[str] = []
+        while self._wake and self._wake[0][0] <= now:
+            at, ref = heapq.heappop(self._wake)
+            if self._next.get(ref) == at and ref not in found:
+                found.append(ref)
+        return found
+
+    def take_touched(self) -> frozenset[str]:
+        """The people whose themes or escalations changed since last asked."""
+        touched, self._touched = frozenset(self._touched), set()
+        return touched
+
+    def unclocked(self) -> list[str]:
+        """Open themes without a deadline (stored before clocks existed, or rebuilt)."""
+        self._load()
+        return sorted(self._unclocked)
+
+    def by_due(self, *, owner: str | None = None) -> Iterator[StoredTheme]:
+        """Themes waiting for an answer, nearest deadline first (`owner`'s only, if given)."""
+        self._load()
+        if owner is None:
+            for _, ref in list(self._by_due):
+                yield self._open[ref]
+            return
+        mine = [self._open[r] for r in self._owned.get(owner, set()) if r in self._due_of]
+        yield from sorted(mine, key=lambda s: (self._due_of[s.theme.ref], s.theme.ref))
+
+    def waiting_count(self, owner: str | None = None) -> int:
+        """How many themes wait for an answer (`owner`'s only, if given)."""
+        self._load()
+        if owner is None:
+            return len(self._by_due)
+        return sum(1 for r in self._owned.get(owner, set()) if r in self._due_of)
+
+    def owned(self, owner: str) -> list[StoredTheme]:
+        """Open themes `owner` owns, by reference."""
+        self._load()
+        return [self._open[r] for r in sorted(self._owned.get(owner, set()))]
+
+    def escalation_for_dm(self, channel_id: str, ts: str) -> tuple[str, str] | None:
+        """(theme ref, escalation id) of the escalation DM at (channel, ts), if it is one."""
+        self._load()
+        return self._dms.get((channel_id, ts))
+
+    def awaiting_acknowledgement(self) -> list[StoredTheme]:
+        """Open themes with an escalation nobody has acknowledged yet, by reference."""
+        self._load()
+        return [self._open[r] for r in sorted(self._awaiting)]
+
     def _let_go(self, ref: str) -> None:
         stored = self._open.pop(ref, None)
         if stored is None:
             return
+        self._unindex(ref)
         with self._marks_lock:
             for channel in stored.views:
                 self._dirty.pop((ref, channel), None)
@@ -451,6 +597,9 @@ class ThemeFiles:
         for stored in themes:
             ref = stored.theme.ref
             previous = self._open.get(ref)
+            for side in (previous, stored):
+                if side is not None:
+                    self._touched.update(_people_of(side))
             self._hold(stored)
             self._closed.pop(ref, None)
             for channel in stored.theme.channel_names:

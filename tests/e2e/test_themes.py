@@ -69,14 +69,17 @@ def test_an_foi_request_never_joins_a_theme(bot: BotUnderTest, fake_slack) -> No
 
 
 def test_repeated_spam_from_one_author_is_one_case(bot: BotUnderTest, fake_slack) -> None:
-    for n, text in enumerate(
-        [
-            "Earn passive income with crypto, DM me for details!!",
-            "Earn passive income with crypto, DM me for details!!",
-            "EARN passive income with crypto 💰 DM me for details",
-        ]
-    ):
-        bot.intake(intake_post(f"s{n}", text=text, author={"handle": "@spammer"}))
+    texts = [
+        "Earn passive income with crypto, DM me for details!!",
+        "Earn passive income with crypto, DM me for details!!",
+        "EARN passive income with crypto 💰 DM me for details",
+    ]
+    # One request, so the worker cannot show the case between two of its posts (then the
+    # posts would come in two thread replies, which is right but not what is checked here).
+    spam = [
+        intake_post(f"s{n}", text=t, author={"handle": "@spammer"}) for n, t in enumerate(texts)
+    ]
+    assert bot.intake(spam).status == 202
     all_shown(bot)
     [case] = parents(fake_slack, MODERATION)
     assert "repeated post" in blocks_text(case)

@@ -8,7 +8,7 @@ from bot.core.flagging import unescape_slack
 from bot.services import Services
 from bot.slack.deadline_messages import foi_due_reply
 from bot.slack.ids import Command
-from bot.slack.listeners import staff_commands
+from bot.slack.listeners import clock_commands, staff_commands
 from bot.slack.messages import flag_reply, help_text
 
 
@@ -29,6 +29,10 @@ def register(app: App, services: Services) -> None:
         elif subcommand.lower() == "foi-due":
             text = foi_due_reply(
                 services.renderer, config=desk.config, argument=argument, now=services.clock()
+            )
+        elif subcommand.lower() in clock_commands.SUBCOMMANDS:
+            text = clock_commands.answer(
+                services, subcommand.lower(), argument, user=command["user_id"]
             )
         else:
             text = help_text(

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.services import Services
 from bot.slack.ids import Event
 from bot.slack.listeners import event_handled
-from bot.slack.messages import home_view
+from bot.slack.listeners.clocks import publish_home
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ def register(app: App, services: Services) -> None:
 
     @app.event(Event.APP_HOME_OPENED.value, matchers=[_home_tab])
     def show_home(event: dict, body: dict, client: WebClient) -> None:
-        view = home_view(services.renderer, status=services.desk_status())
-        client.views_publish(user_id=event["user"], view=view)
+        publish_home(services, client, event["user"])
         event_handled(services, body)
 
     app.event(_ANY_EVENT)(functools.partial(acknowledge_quietly, services))
