@@ -334,7 +334,9 @@ def judge(
     already = [a.by for a in record.approvals_of(version)]
     if user in already:
         return Verdict(duplicate=True)
-    people = {*already, user}
+    # An approval counts only while its giver is still an approver (the configuration may
+    # have changed since it was given).
+    people = {*(p for p in already if is_one_of(p, requirement.approvers)), user}
     if (
         requirement.role is not None
         and len(people) >= requirement.count
@@ -440,7 +442,8 @@ def publishable(
     """What may be published for `record`, or None: THE INVARIANT.
 
     Only an approved suggestion's latest version, whose approvals (by people other than its
-    author) each carry the hash of exactly that text and meet `requirement` as it is now.
+    author) each carry the hash of exactly that text and meet `requirement` as it is now;
+    an approval by someone who is no longer an approver counts for nothing.
     """
     if record.status is not SuggestionStatus.APPROVED:
         return None
@@ -450,9 +453,11 @@ def publishable(
     good = [
         a.by
         for a in record.approvals_of(latest.n)
-        if a.hash == text_hash(latest.text) and a.by != latest.author
+        if a.hash == text_hash(latest.text)
+        and a.by != latest.author
+        and is_one_of(a.by, requirement.approvers)
     ]
-    if not good or not all(is_one_of(p, requirement.approvers) for p in good):
+    if not good:
         return None
     if not _complete(good, requirement, is_one_of):
         return None

@@ -112,8 +112,20 @@ class PublisherWorker:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self.deliver_due()
-            self._wake.wait(self._idle)
+            self._wake.wait(self._pause())
             self._wake.clear()
+
+    def _pause(self) -> float:
+        """Seconds until the next retry is due, at most the idle time."""
+        now = self._clock()
+        due = [
+            datetime.fromisoformat(d["next_attempt_at"])
+            for d in self._replies.store.deliveries()
+            if d.get("state") in ("waiting", "sending")
+        ]
+        if not due:
+            return self._idle
+        return max(0.0, min(self._idle, (min(due) - now).total_seconds()))
 
     def deliver_due(self) -> int:
         """Attempt every delivery that is due; how many attempts were made."""

@@ -203,6 +203,26 @@ def test_publishable_only_with_an_approval_of_exactly_the_text() -> None:
     assert publishable(rec, requirement=stricter, is_one_of=member) is None
 
 
+def test_an_approval_by_someone_no_longer_an_approver_counts_for_nothing() -> None:
+    rec, verdict, _ = approvals(record(category="complaint"), ["U0APPROVE1"])
+    assert verdict.still_needed == 1
+    fewer = replace(POLICY, approvers=People(frozenset({"U0APPROVE2", "U0APPROVE3"})))
+    now = requirement_for(fewer, category="complaint", political=False, crisis=False)
+    rec, verdict = approve(
+        rec, version=1, user="U0APPROVE2", requirement=now, is_one_of=member, now=NOW
+    )
+    assert not verdict.complete and verdict.still_needed == 1
+    assert rec.status is SuggestionStatus.PENDING
+    forced = replace(rec, status=SuggestionStatus.APPROVED)  # even if it were marked approved
+    assert publishable(forced, requirement=now, is_one_of=member) is None
+    rec, verdict = approve(
+        rec, version=1, user="U0APPROVE3", requirement=now, is_one_of=member, now=NOW
+    )
+    allowed = publishable(rec, requirement=now, is_one_of=member)
+    assert verdict.complete and allowed is not None
+    assert set(allowed.approved_by) == {"U0APPROVE2", "U0APPROVE3"}
+
+
 def test_an_edit_is_shown_word_by_word() -> None:
     parts = [(p.op.value, p.text) for p in word_diff("We will reply soon.", "We will reply today.")]
     assert ("removed", "soon.") in parts and ("added", "today.") in parts
