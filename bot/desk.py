@@ -53,6 +53,8 @@ class Desk:
         self.store = store
         self.routing = config.routing
         self._on_queued = on_queued
+        # Called with the themes posts were placed in (suggested replies refresh them).
+        self.on_placed: Callable[[tuple[str, ...], datetime], None] = lambda refs, now: None
         # The model `commsbot train` stored in the data directory, if any: the bot starts
         # without one.
         self.second_opinion = (
@@ -189,6 +191,8 @@ class Desk:
         outcomes = self.store.accept_posts(offers, now=now) if offers else []
         if any(outcome.status == "accepted" for outcome in outcomes):
             self._on_queued()
+            placed = (o.theme for o in outcomes if o.status == "accepted" and o.theme)
+            self.on_placed(tuple(dict.fromkeys(placed)), now)
         return [
             Intake(
                 status=outcome.status,

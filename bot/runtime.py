@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +27,7 @@ from bot.config.sources_model import SourcesFile
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.logs import redact_too
+from bot.replies_desk import ReplyDesk
 from bot.scheduling.scheduler import Scheduler
 from bot.services import Services, utcnow
 from bot.settings import SHARE_DIR, Settings, SettingsError
@@ -38,9 +39,12 @@ from bot.slack.home_refresh import HomeRefresher
 from bot.slack.messages import TEMPLATES
 from bot.slack.outbox import OutboxWorker, Pacing
 from bot.slack.people import PeopleResolver
+from bot.slack.suggestion_messages import TEMPLATES as SUGGESTION_TEMPLATES
+from bot.slack.suggestion_messages import SuggestionMessages
 from bot.slack.theme_messages import Presentation, ThemeMessages
 from bot.sources.credentials import SourceSecrets, off_warnings, source_secrets
 from bot.storage import Store
+from bot.web.publisher import PublisherWorker
 from bot.web.server import HttpServer
 from bot.web.wsgi import SLACK_MAX_BODY, HealthSources, make_wsgi_app
 
@@ -65,7 +69,7 @@ def find_templates_dir() -> Path:
 def load_templates(directory: Path) -> TemplateRenderer:
     """A renderer for `directory`, having checked every template the bot uses."""
     renderer = TemplateRenderer(directory)
-    problems = renderer.problems((*TEMPLATES, *CLOCK_TEMPLATES))
+    problems = renderer.problems((*TEMPLATES, *CLOCK_TEMPLATES, *SUGGESTION_TEMPLATES))
     if problems:
         raise StartupError("template problems:\n  " + "\n  ".join(problems))
     return renderer
@@ -84,6 +88,7 @@ class Runtime:
     listeners: ThreadPoolExecutor
     homes: HomeRefresher
     socket_mode: SocketModeHandler | None = None
+    publisher: PublisherWorker | None = None  # webhook deliveries of approved replies
     _stopped: bool = False
 
     @property
@@ -95,6 +100,8 @@ class Runtime:
     def start(self) -> None:
         """Start serving HTTP, delivering from the outbox and running scheduled jobs."""
         self.outbox.start()
+        if self.publisher is not None:
+            self.publisher.start()
         self.scheduler.start()
         self.homes.start()
         self.http.start()
@@ -132,6 +139,8 @@ class Runtime:
         self.listeners.shutdown(wait=True)
         self.scheduler.stop()
         self.homes.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
         if not self.outbox.stop():
             # Closing the store under a send in flight would lose the record of its delivery
             # and send it again after restart; the process exit releases the files instead.
@@ -139,6 +148,57 @@ class Runtime:
             return
         self.services.store.close()
         logger.info("stopped")
+
+
+def _replies(
+    config: DeskConfig,
+    *,
+    store: Store,
+    desk: Desk,
+    renderer: TemplateRenderer,
+    templates_dir: Path,
+    client: WebClient,
+    people: PeopleResolver,
+    outbox: OutboxWorker,
+    environ: Mapping[str, str],
+    clock: Callable[[], datetime],
+) -> tuple[ReplyDesk | None, PublisherWorker | None]:
+    """Suggested replies wired to Slack (threads, people, private notes) and publishers."""
+    book = config.reply_book(templates_dir)
+    if book is None or not config.desk.approval.suggest_in_threads:
+        return None, None
+    replies = ReplyDesk(
+        config=config,
+        store=store,
+        desk=desk,
+        book=book,
+        usergroup_members=people.usergroup_members,
+        on_queued=outbox.wake,
+    )
+    replies.tell_privately = lambda channel, user, text: _tell_privately(
+        client, channel=channel, user=user, text=text
+    )
+    outbox.threaded = SuggestionMessages(renderer, replies)
+    desk.on_placed = replies.refresh_placed
+    pacing = config.desk.outbox
+    publisher = PublisherWorker(
+        replies=replies,
+        environ=environ,
+        clock=clock,
+        backoff_initial=pacing.backoff_initial_seconds,
+        backoff_max=pacing.backoff_max_seconds,
+    )
+    replies.on_publish = publisher.wake
+    return replies, publisher
+
+
+def _tell_privately(client: WebClient, *, channel: str, user: str, text: str) -> None:
+    """A message only `user` sees in `channel`; Slack refusing it is logged, not raised
+    (the action it explains has already changed nothing)."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        logger.warning("could not tell %s privately: %s", user, _slack_error(exc))
 
 
 def build_runtime(
@@ -180,15 +240,29 @@ def build_runtime(
         outbox.on_dead = lambda channel, what, error: desk.report_undeliverable(
             channel=channel, what=what, error=error, now=clock()
         )
+        people = PeopleResolver(
+            client, refresh_seconds=config.desk.members_refresh_seconds, clock=clock
+        )
+        replies, publisher = _replies(
+            config,
+            store=store,
+            desk=desk,
+            renderer=renderer,
+            templates_dir=templates_dir or find_templates_dir(),
+            client=client,
+            people=people,
+            outbox=outbox,
+            environ=settings.environ,
+            clock=clock,
+        )
         services = Services(
             config=config,
             store=store,
             renderer=renderer,
             desk=desk,
             clock=clock,
-            people=PeopleResolver(
-                client, refresh_seconds=config.desk.members_refresh_seconds, clock=clock
-            ),
+            replies=replies,
+            people=people,
         )
         listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commsbot-listener")
         app = build_app(
@@ -240,6 +314,7 @@ def build_runtime(
         listeners=listeners,
         homes=HomeRefresher(services, client),
         socket_mode=socket_mode,
+        publisher=publisher,
     )
 
 

@@ -12,6 +12,7 @@ from bot.core.people import Membership, NamedOnly
 from bot.core.templating import TemplateRenderer
 from bot.desk import Desk
 from bot.home import HomeViewers
+from bot.replies_desk import ReplyDesk
 from bot.storage import OutboxStats, Store
 
 
@@ -43,6 +44,7 @@ class Services:
     # Slack by the runtime; without Slack, named users only.
     people: Membership = field(default_factory=NamedOnly)
     home: HomeViewers = field(default_factory=HomeViewers)  # who to show changes to
+    replies: ReplyDesk | None = None  # suggested replies (None without replies.yaml)
 
     def desk_status(self) -> DeskStatus:
         """What the desk looks like now."""

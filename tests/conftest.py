@@ -163,6 +163,8 @@ def config_dir(tmp_path: Path) -> Path:
     # shown at once (pacing and allowances have tests of their own, on a controlled clock).
     desk = desk.replace("pace_seconds: 1.1", "pace_seconds: 0.02")
     desk = desk.replace("busy_posts_per_second: 0.5", "busy_posts_per_second: 1000")
+    # Suggested replies add thread messages; tests of them switch them on (test_replies).
+    desk = desk.replace("suggest_in_threads: true", "suggest_in_threads: false")
     (target / "desk.yaml").write_text(desk, encoding="utf-8")
     return target
 

@@ -7,8 +7,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.approval_model import (
+    ApprovalModel,
+    ManualPublisherModel,
+    PublisherModel,
+    check_categories,
+)
 from bot.config.fields import NetworkField
 from bot.config.people_model import PeopleModel
+from bot.core.approval import ApprovalPolicy
 from bot.core.posts import Category, Network
 from bot.core.replies import AccountVoice, SignOffStyle
 from bot.core.textlength import X_URL_LENGTH, LengthRule
@@ -110,6 +117,30 @@ class AccountModel(BaseModel):
     # Who may act on this account's themes (claim, move, merge, re-categorise, close,
     # reopen): Slack user IDs and/or user group IDs. Nobody, when none are named.
     members: PeopleModel = PeopleModel()
+    # Who may approve suggested replies; nobody named means nobody can (check-config warns).
+    approvers: PeopleModel = PeopleModel()
+    # Categories whose replies need two different approvers (none by default).
+    two_approvers: list[str] = Field(default_factory=list)
+    # Political or controversial themes need an approval from one of these.
+    political_approvers: PeopleModel = PeopleModel()
+    # In crisis mode, this one named approver signs off every reply, and nobody else.
+    crisis_approver: PeopleModel = PeopleModel()
+    # Where approved replies go: manual (copy and press Posted) or a signed webhook.
+    publisher: PublisherModel = ManualPublisherModel(kind="manual")
+
+    @field_validator("two_approvers")
+    @classmethod
+    def _two_approvers_valid(cls, value: list[str]) -> list[str]:
+        return check_categories(value)
+
+    def approval_policy(self) -> ApprovalPolicy:
+        """This account's approval rules."""
+        return ApprovalPolicy(
+            approvers=self.approvers.people(),
+            two_approvers=frozenset(self.two_approvers),
+            political_approvers=self.political_approvers.people(),
+            crisis_approver=self.crisis_approver.people(),
+        )
 
     @field_validator("links")
     @classmethod
@@ -313,6 +344,7 @@ class DeskFile(BaseModel):
     round_the_clock: RoundTheClockModel = RoundTheClockModel()
     personal_data: PersonalDataModel = PersonalDataModel()
     moderation: ModerationModel = ModerationModel()
+    approval: ApprovalModel = ApprovalModel()
     # Desk admins: who may list and resend what Slack refused (`/comms outbox`).
     admins: PeopleModel = PeopleModel()
     # Slack channels where a :triangular_flag_on_post: reaction makes a message a post, the

@@ -294,7 +294,12 @@ def load_config(directory: Path) -> DeskConfig:
         desk=desk,
         classifier=classifier,
         directory=directory,
-        warnings=(*warnings, *desk.people_warnings(), *_stray_files(directory)),
+        warnings=(
+            *warnings,
+            *desk.people_warnings(),
+            *_approval_warnings(desk_path, desk),
+            *_stray_files(directory),
+        ),
         replies=replies,
         clocks=clocks,
         escalation=escalation,
@@ -392,6 +397,23 @@ def _load_sources(path: Path, desk: DeskFile | None, problems: list[Problem]) ->
     ]
     problems.extend(found)
     return None if found else model
+
+
+def _approval_warnings(path: Path, desk: DeskFile) -> tuple[str, ...]:
+    """Accounts nobody can approve replies for (safe, but every suggestion waits forever)."""
+    warnings = []
+    for key, account in desk.accounts.items():
+        if not account.approvers.users and not account.approvers.usergroups:
+            warnings.append(
+                f"{path}: accounts.{key}.approvers names nobody, so no suggested reply for "
+                f"{key} can be approved: add approvers: {{users: [U...]}} or usergroups"
+            )
+        if not account.crisis_approver.users and not account.crisis_approver.usergroups:
+            warnings.append(
+                f"{path}: accounts.{key}.crisis_approver names nobody, so in crisis mode no "
+                f"reply for {key} can be approved"
+            )
+    return tuple(warnings)
 
 
 def _stray_files(directory: Path) -> tuple[str, ...]:

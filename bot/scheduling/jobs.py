@@ -29,6 +29,16 @@ def expire_themes(services: Services, now: datetime) -> int:
     return len(expired)
 
 
+def refresh_suggestions(services: Services, now: datetime) -> int:
+    """Give each open theme a suggestion for its situation now (out of hours, crisis…)."""
+    if services.replies is None:
+        return 0
+    made = services.replies.refresh_all(now=now)
+    if made:
+        logger.info("%d suggested repl(ies) made for a changed situation", made)
+    return made
+
+
 def sweep_clocks(services: Services, now: datetime) -> int:
     """Queue the reminders and escalation DMs due now (idempotent: each is sent once)."""
     outcome = services.desk.sweep_clocks(now=now)

@@ -57,12 +57,23 @@ class Scheduler:
             max_instances=1,
             misfire_grace_time=1800,
         )
+        self._scheduler.add_job(
+            self._run_refresh_suggestions,
+            IntervalTrigger(minutes=1, timezone=services.config.zone),
+            id="refresh_suggestions",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=60,
+        )
 
     def _run_sweep_clocks(self) -> None:
         jobs.sweep_clocks(self._services, self._services.clock())
 
     def _run_daily_digest(self) -> None:
         jobs.daily_digest(self._services, self._services.clock())
+
+    def _run_refresh_suggestions(self) -> None:
+        jobs.refresh_suggestions(self._services, self._services.clock())
 
     def _run_expire_themes(self) -> None:
         jobs.expire_themes(self._services, self._services.clock())

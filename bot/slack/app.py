@@ -15,7 +15,16 @@ from bot.core.errors import DeskError
 from bot.core.staff import ActionRefused
 from bot.services import Services
 from bot.slack.authorize import BotTokenAuthorizer
-from bot.slack.listeners import actions, clocks, commands, events, intake, reactions, views
+from bot.slack.listeners import (
+    actions,
+    clocks,
+    commands,
+    events,
+    intake,
+    reactions,
+    replies,
+    views,
+)
 from bot.slack.staff_views import StaffViews
 
 logger = logging.getLogger(__name__)
@@ -51,6 +60,7 @@ def build_app(
     views.register(app, services)
     clocks.register(app, services)
     intake.register(app, services)
+    replies.register(app, services)
     events.register(app, services)  # last: its catch-all must not hide another listener
     app.error(_error_handler(services))
     return app

@@ -17,6 +17,24 @@ class Event(StrEnum):
     # Messages in public / private channels the bot is in (intake channels' integrations).
     MESSAGE_CHANNELS = "message.channels"
     MESSAGE_GROUPS = "message.groups"
+    REACTION_REMOVED = "reaction_removed"
+
+
+class SuggestionAction(StrEnum):
+    """Block action ids of the suggested-reply buttons and menu."""
+
+    APPROVE = "suggestion_approve"
+    EDIT = "suggestion_edit"
+    REJECT = "suggestion_reject"
+    TEMPLATE = "suggestion_template"
+    POSTED = "suggestion_posted"
+
+
+class SuggestionView(StrEnum):
+    """Callback ids of the suggested-reply modals."""
+
+    EDIT = "suggestion_edit_view"
+    REJECT = "suggestion_reject_view"
 
 
 class Action(StrEnum):

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -106,6 +106,18 @@ class Pacing:
     busy_calls_per_post: float = 0.06
     urgent_max_wait_seconds: float = 8.0
     busy_update_seconds: float = 30.0
+
+
+class ThreadedKinds(Protocol):
+    """One-off messages of other kinds, shown in a theme's thread (suggested replies)."""
+
+    kinds: tuple[str, ...]
+
+    def thread_of(self, item: OutboxItem) -> str | None:
+        """The parent message's ts to reply under; None while it is not posted yet."""
+
+    def render(self, item: OutboxItem) -> Message:
+        """The message, rendered from stored state now."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,8 @@ class OutboxWorker:
         self._idle = idle_seconds
         # Called with (channel, what, error) for each thing Slack refused for good.
         self.on_dead: Callable[[str, Mapping[str, Any], str], None] = lambda c, w, e: None
+        # Kinds of one-off message sent in a theme's thread, once its parent is posted.
+        self.threaded: ThreadedKinds | None = None
         self._wake = threading.Event()
         # One delivery pass at a time, or two passes could send the same thing twice.
         self._pass = threading.Lock()
@@ -380,6 +394,8 @@ class OutboxWorker:
                 work = replace(work, since=shown)
             tasks.setdefault(work.channel, []).append(_Task(_rank(work), work.channel, view=work))
         for item in self._store.outbox_heads():
+            if self._threaded(item) and self.threaded.thread_of(item) is None:  # type: ignore[union-attr]
+                continue  # waits for its theme's parent message, as an update does
             queued = item.queued_at or item.next_attempt_at
             rank = (2, int(Priority.ROUTINE), queued)
             tasks.setdefault(item.channel, []).append(_Task(rank, item.channel, message=item))
@@ -784,15 +800,29 @@ class OutboxWorker:
 
     # -- one-off messages ------------------------------------------------------------------
 
+    def _threaded(self, item: OutboxItem) -> bool:
+        return self.threaded is not None and item.kind in self.threaded.kinds
+
     def _send_message(self, item: OutboxItem) -> Sent | Failure:
         """Send one one-off message, first looking for it in Slack if an earlier try timed out."""
         wanted = f"{self._instance_id()}:{item.seq}"
+        # Suggested replies: their theme's thread (and looked for there after a timeout).
+        threaded_ts = self.threaded.thread_of(item) if self._threaded(item) else None  # type: ignore[union-attr]
+        thread_ts = threaded_ts
         if item.uncertain:
-            found = self._search_history(
-                item.channel,
-                since=item.queued_at or item.next_attempt_at,
-                matches=lambda payload: payload.get("outbox_id") == wanted,
-                event_type=METADATA_EVENT_TYPE,
+            found = (
+                self._search_replies(
+                    item.channel,
+                    threaded_ts,
+                    matches=lambda payload: payload.get("outbox_id") == wanted,
+                )
+                if threaded_ts is not None
+                else self._search_history(
+                    item.channel,
+                    since=item.queued_at or item.next_attempt_at,
+                    matches=lambda payload: payload.get("outbox_id") == wanted,
+                    event_type=METADATA_EVENT_TYPE,
+                )
             )
             if isinstance(found, Failure):
                 return found
@@ -806,10 +836,16 @@ class OutboxWorker:
                 self._message_sent(item, found)
                 return found
         metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": wanted}}
-        thread_ts = self._thread_of(item)
+        if threaded_ts is None:
+            thread_ts = self._thread_of(item)
+        message = (
+            self.threaded.render(item)  # type: ignore[union-attr]
+            if self._threaded(item)
+            else self._messages.one_off(item)
+        )
         outcome = self._post(
             item.channel,
-            self._messages.one_off(item),
+            message,
             metadata=metadata,
             thread_ts=thread_ts,
             reply_broadcast=thread_ts is not None and bool(item.data.get("broadcast")),
@@ -957,6 +993,29 @@ class OutboxWorker:
         for message in page.get("messages") or []:
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == DIGEST_EVENT_TYPE and matches(
+                metadata.get("event_payload") or {}
+            ):
+                return Sent(channel_id=channel_id, ts=str(message["ts"]))
+        return None
+
+    def _search_replies(
+        self, channel: str, thread_ts: str, *, matches: Callable[[Mapping[str, Any]], bool]
+    ) -> Sent | Failure | None:
+        """A one-off message of ours in a thread, if it is there (as `_search_history`)."""
+        channel_id = self._channel_id(channel)
+        if channel_id is None:
+            return None
+        try:
+            page = self._client.conversations_replies(
+                channel=channel_id, ts=thread_ts, include_all_metadata=True, limit=1000
+            )
+        except SlackApiError as exc:
+            return _unknown(exc)
+        except OSError as exc:
+            return Failure(f"connection: {exc}", timed_out=True)
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT_TYPE and matches(
                 metadata.get("event_payload") or {}
             ):
                 return Sent(channel_id=channel_id, ts=str(message["ts"]))

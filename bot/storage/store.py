@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from bot.core.approval import SuggestionRecord
 from bot.core.clocks import Clocks
 from bot.core.crisis import Crisis
 from bot.core.deadlines import ClockError, PauseReason
@@ -88,6 +89,7 @@ from bot.storage.outbox import RENDERED, OneOffFiles, OutboxItem, item_from_doc
 from bot.storage.parts import Parts
 from bot.storage.posts import PostFiles, bucket_of
 from bot.storage.rebuild import rebuild_counter, rebuild_index, rebuild_themes
+from bot.storage.suggestions import SuggestionFiles
 from bot.storage.themes import StoredTheme, ThemeFiles, ViewWork, journal_of
 from bot.storage.totals import KEPT, RunningTotals
 from bot.storage.upgrade import SCHEMA_VERSION, upgrade
@@ -111,10 +113,17 @@ STORE_AREAS = frozenset(
         "labels",
         "intents",
         "desk",
+        "suggestions",
+        "publish",
     }
 )
 
 _QUARANTINE_ADVICE = {
+    "suggestions": "The suggested reply (or the index of its Slack messages) in it is only in "
+    "the quarantined copy: reactions on its messages count for nothing; ask for a new "
+    "suggestion from the theme's menu. Its approvals are in the audit trail.",
+    "publish": "The reply waiting for the publisher in it is only in the quarantined copy: "
+    "check the platform before approving it again.",
     "outbox": "Alerts waiting in it are only in the quarantined copy; posts whose messages "
     "an earlier commsbot had rendered there were placed in themes and will be shown again "
     "(one Slack already had may appear twice).",
@@ -218,6 +227,7 @@ class Store:
             ),
         )
         self._offenders = Offenders(self.data_dir / "offenders")
+        self._suggestions = SuggestionFiles(self.data_dir)
         self._events = EventIds(self.data_dir / "events", files)
         self._events_in_progress: set[str] = set()
         self._actions = StaffActions(self._parts)
@@ -944,6 +954,14 @@ class Store:
                 self._parts.posts.note_delivery(
                     item.post_key, {"channel_id": channel_id, "ts": ts, "delivered_at": iso(now)}
                 )
+            if item.data.get("suggestion") and item.data.get("version"):
+                # Reactions on this message now act on the suggestion it shows.
+                self._suggestions.index_message(
+                    ts,
+                    suggestion_id=str(item.data["suggestion"]),
+                    version=int(item.data["version"]),
+                    channel_id=channel_id,
+                )
             data = item.data
             if item.kind == clockwork.ESCALATION and data.get("ref") and data.get("escalation"):
                 clockwork.note_dm(
@@ -1099,6 +1117,59 @@ class Store:
         """Forget handled event ids older than `older_than`; Slack stops retrying long before."""
         with self.lock:
             return self._events.prune(older_than=older_than, now=now)
+
+    # -- suggested replies -----------------------------------------------------------------
+
+    def suggestion(self, suggestion_id: str) -> SuggestionRecord | None:
+        """The suggestion called `suggestion_id`, or None (also for an id that cannot be one)."""
+        with self.lock:
+            try:
+                doc = self._suggestions.get(suggestion_id)
+            except ValueError:
+                return None
+            return None if doc is None else SuggestionRecord.from_dict(doc)
+
+    def theme_suggestions(self, ref: str) -> list[SuggestionRecord]:
+        """Every suggestion made for theme `ref`, oldest first."""
+        with self.lock:
+            return [SuggestionRecord.from_dict(d) for d in self._suggestions.of_theme(ref)]
+
+    def save_suggestion(
+        self, record: SuggestionRecord, *, action: str, now: datetime, **details: Any
+    ) -> None:
+        """Store a suggestion's new state, then its audit entry (`suggestion.<action>`).
+
+        A crash between the two keeps the new state without its audit entry.
+        """
+        with self.lock:
+            self._suggestions.put(record.to_dict())
+            self._parts.audit.record(
+                f"suggestion.{action}",
+                now=now,
+                theme=record.theme,
+                suggestion=record.id,
+                **details,
+            )
+
+    def suggestion_message(self, ts: str) -> dict[str, Any] | None:
+        """Which suggestion (`id`, `version`) Slack message `ts` shows, or None."""
+        with self.lock:
+            return self._suggestions.message(ts)
+
+    def delivery(self, key: str) -> dict[str, Any] | None:
+        """A reply on its way to a publisher (`<suggestion id>.<version>`), or None."""
+        with self.lock:
+            return self._suggestions.delivery(key)
+
+    def save_delivery(self, doc: dict[str, Any]) -> None:
+        """Store a delivery's state (`doc["key"]` names it)."""
+        with self.lock:
+            self._suggestions.put_delivery(doc)
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every reply sent or waiting to be sent to a publisher."""
+        with self.lock:
+            return self._suggestions.deliveries()
 
     # -- audit -----------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _problems(config_dir: Path) -> list[str]:
         (
             '  channels: ["#comms-urgent", "#fire-control-urgent"]',
             '  channels:\n    - #comms-urgent\n    - "#fire-control-urgent"',
-            "round_the_clock.channels entry 1 (line 98)",
+            "round_the_clock.channels entry 1 (line 131)",
             "#comms-urgent",
         ),
     ],
@@ -73,7 +73,7 @@ def test_an_unquoted_channel_in_brackets_gets_the_same_hint(config_copy: Path) -
         '  channels: [#comms-urgent, "#fire-control-urgent"]',
     )
     (problem,) = _problems(config_copy)
-    assert "desk.yaml: line 97: a # inside [...] or {...} starts a comment in YAML" in problem
+    assert "desk.yaml: line 130: a # inside [...] or {...} starts a comment in YAML" in problem
     assert 'put each channel in quotes, e.g. ["#comms-urgent"' in problem
 
 
