@@ -81,6 +81,11 @@ def load_or_report(directory: Path) -> DeskConfig | None:
         return None
 
 
+def _load_config_of(args: argparse.Namespace) -> DeskConfig | None:
+    """The configuration the options name, or None once its problems are printed."""
+    return load_or_report(_config_dir(args))
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the config directory and print every problem."""
     directory = _config_dir(args)
@@ -481,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(tri)
     tri.set_defaults(func=cmd_triage)
 
-    add_templates_command(sub)
+    add_templates_command(sub, load_config_of=_load_config_of)
     deadline_command.add_parser(sub, config_dir=_config_dir)
     ev = sub.add_parser(
         "evaluate",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -297,17 +297,20 @@ def report_templates(
 
 def cmd_templates_check(args: argparse.Namespace) -> int:
     """`commsbot templates check`."""
-    from bot.cli import _config_dir, load_or_report
-
-    config = load_or_report(_config_dir(args))
+    config = args.load_config_of(args)
     if config is None:
         return 1
     templates_dir = Path(args.templates_dir) if args.templates_dir else None
     return report_templates(config, templates_dir=templates_dir, out=sys.stdout, err=sys.stderr)
 
 
-def add_templates_command(sub: argparse._SubParsersAction) -> None:
-    """Register `commsbot templates check` on the CLI's subcommands."""
+def add_templates_command(
+    sub: argparse._SubParsersAction,
+    *,
+    load_config_of: Callable[[argparse.Namespace], DeskConfig | None],
+) -> None:
+    """Register `commsbot templates check` on the CLI's subcommands; `load_config_of(args)`
+    is the configuration the options name, or None once its problems are printed."""
     templates = sub.add_parser(
         "templates",
         help="work with the suggested-reply templates",
@@ -323,4 +326,4 @@ def add_templates_command(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--templates-dir", help="templates directory (default: the one commsbot runs with)"
     )
-    check.set_defaults(func=cmd_templates_check)
+    check.set_defaults(func=cmd_templates_check, load_config_of=load_config_of)
