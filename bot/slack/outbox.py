@@ -982,21 +982,7 @@ class OutboxWorker:
         channel_id = view.channel_id or self._channel_id(channel)
         if channel_id is None or view.parent_ts is None:
             return None
-        try:
-            page = self._client.conversations_replies(
-                channel=channel_id, ts=view.parent_ts, include_all_metadata=True, limit=1000
-            )
-        except SlackApiError as exc:
-            return _unknown(exc)
-        except OSError as exc:
-            return Failure(f"connection: {exc}", timed_out=True)
-        for message in page.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == DIGEST_EVENT_TYPE and matches(
-                metadata.get("event_payload") or {}
-            ):
-                return Sent(channel_id=channel_id, ts=str(message["ts"]))
-        return None
+        return self._find_in_thread(channel_id, view.parent_ts, DIGEST_EVENT_TYPE, matches)
 
     def _search_replies(
         self, channel: str, thread_ts: str, *, matches: Callable[[Mapping[str, Any]], bool]
@@ -1005,6 +991,16 @@ class OutboxWorker:
         channel_id = self._channel_id(channel)
         if channel_id is None:
             return None
+        return self._find_in_thread(channel_id, thread_ts, METADATA_EVENT_TYPE, matches)
+
+    def _find_in_thread(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        event_type: str,
+        matches: Callable[[Mapping[str, Any]], bool],
+    ) -> Sent | Failure | None:
+        """The reply in a thread whose metadata is of `event_type` and `matches`, if any."""
         try:
             page = self._client.conversations_replies(
                 channel=channel_id, ts=thread_ts, include_all_metadata=True, limit=1000
@@ -1015,7 +1011,7 @@ class OutboxWorker:
             return Failure(f"connection: {exc}", timed_out=True)
         for message in page.get("messages") or []:
             metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == METADATA_EVENT_TYPE and matches(
+            if metadata.get("event_type") == event_type and matches(
                 metadata.get("event_payload") or {}
             ):
                 return Sent(channel_id=channel_id, ts=str(message["ts"]))
