@@ -4,6 +4,7 @@ message, so it is rendered from the stored state when sent and survives a restar
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.e2e.test_replies import (
     CHANNEL,
     OTHER_APPROVER,
     _click,
+    _interaction,
     _react,
     _status,
     _suggestion_shown,
@@ -131,3 +133,109 @@ def test_an_update_queued_while_slack_is_down_is_shown_once_after_a_restart(
     wait_until(lambda: not again.store.outbox_items(), what="the outbox emptied")
     updates = [c for c in fake_slack.calls_to("chat.update") if c.params["ts"] == message["ts"]]
     assert len(updates) == 1
+
+
+def _choose_template(bot: BotUnderTest, fake_slack, message: dict[str, Any], *, user: str):
+    """Pick the first other template from the suggestion's menu; its name."""
+    menu = next(
+        e
+        for b in message["blocks"]
+        for e in b.get("elements") or []
+        if e.get("action_id") == "suggestion_template"
+    )
+    option = menu["options"][0]
+    answer = _interaction(
+        bot,
+        {
+            "type": "block_actions",
+            "team": {"id": "T0COMMS"},
+            "user": {"id": user},
+            "api_app_id": "A0COMMSBOT",
+            "trigger_id": "1337.42.abcdef",
+            "channel": {"id": fake_slack.channel_id(CHANNEL)},
+            "container": {"type": "message", "message_ts": message["ts"]},
+            "message": {"ts": message["ts"], "blocks": message["blocks"]},
+            "actions": [
+                {
+                    "action_id": "suggestion_template",
+                    "block_id": menu.get("block_id", "b"),
+                    "type": "static_select",
+                    "selected_option": option,
+                    "action_ts": "1.1",
+                }
+            ],
+        },
+    )
+    assert answer.status == 200
+    return json.loads(option["value"])["t"]
+
+
+def _audit(bot: BotUnderTest, action: str) -> list[dict[str, Any]]:
+    today = bot.runtime.services.clock().date()
+    return [e for e in bot.store.iter_audit(today, today) if e.get("action") == action]
+
+
+def test_the_template_menu_makes_a_new_version_from_another_template_audited(
+    bot: BotUnderTest, fake_slack
+) -> None:
+    assert bot.intake(intake_post("5004")).status == 202
+    suggestion, v1 = _suggestion_shown(bot, fake_slack)
+    first = bot.store.suggestion(suggestion).latest
+    chosen = _choose_template(bot, fake_slack, v1, user=APPROVER)
+    _, v2 = _suggestion_shown(bot, fake_slack, version=2)
+    latest = bot.store.suggestion(suggestion).latest
+    assert latest.n == 2 and latest.template.removesuffix(".short") == chosen
+    assert latest.template != first.template and latest.requested_by == APPROVER
+    assert f"template chosen by <@{APPROVER}>" in v2["text"]
+    [entry] = _audit(bot, "suggestion.template_changed")
+    assert entry["by"] == APPROVER and entry["version"] == 2 and entry["template"] == chosen
+    wait_until(
+        lambda: _shows(fake_slack, v1["ts"], "Replaced by version 2"),
+        what="version 1 without its buttons",
+    )
+    # The person who chose the template did not write it: they may approve it.
+    _click(bot, fake_slack, "suggestion_approve", v2, user=APPROVER)
+    wait_until(lambda: _status(bot, suggestion) is SuggestionStatus.APPROVED, what="approval")
+
+
+def test_a_rejection_through_the_modal_shows_its_reason_in_the_thread_and_the_audit(
+    bot: BotUnderTest, fake_slack
+) -> None:
+    assert bot.intake(intake_post("5005")).status == 202
+    suggestion, message = _suggestion_shown(bot, fake_slack)
+    _click(bot, fake_slack, "suggestion_reject", message, user=APPROVER)
+    opened = fake_slack.wait_for_calls("views.open", 1)[-1].params["view"]
+    reason = "Too formal for a question about bins & <tips>"
+    answer = _interaction(
+        bot,
+        {
+            "type": "view_submission",
+            "team": {"id": "T0COMMS"},
+            "user": {"id": APPROVER},
+            "api_app_id": "A0COMMSBOT",
+            "view": {
+                "id": "V3",
+                "type": "modal",
+                "callback_id": "suggestion_reject_view",
+                "private_metadata": opened["private_metadata"],
+                "state": {
+                    "values": {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+                },
+            },
+        },
+    )
+    assert answer.status == 200
+    wait_until(lambda: _status(bot, suggestion) is SuggestionStatus.REJECTED, what="rejection")
+    shown = "Too formal for a question about bins &amp; &lt;tips&gt;"  # escaped for Slack
+    wait_until(
+        lambda: _shows(fake_slack, message["ts"], f'rejected* by <@{APPROVER}>: "{shown}"'),
+        what="the suggestion showing the reason, without buttons",
+    )
+    wait_until(
+        lambda: any(
+            shown in m["text"] and m["ts"] != message["ts"] for m in fake_slack.messages(CHANNEL)
+        ),
+        what="the note in the thread",
+    )
+    [entry] = _audit(bot, "suggestion.rejected")
+    assert entry["by"] == APPROVER and entry["reason"] == reason and entry["version"] == 1
