@@ -4,7 +4,10 @@ The application service between the pure rules (`bot.core.replies`, `bot.core.ap
 storage and the desk. It never builds a Slack message: it stores each step and queues a
 one-off message naming what to show (`suggestion`, `suggestion_note`, `suggestion_ready`),
 which the Slack edge renders from the stored suggestion when it sends it, in the theme's
-thread.
+thread. When a decision changes what an earlier message should show (approved, rejected,
+replaced, published), it queues a `suggestion_update` of that message: queued after the
+message itself in the same channel, it is sent after it, and rendered from the state of then
+(the buttons gone, who decided what), so a restart or a retry shows the same.
 
 THE INVARIANT: nothing reaches a publisher unless `approval.publishable` says so at the
 moment of sending: an approved latest version, with approvals by people other than its
@@ -59,6 +62,8 @@ logger = logging.getLogger(__name__)
 SUGGESTION = "suggestion"  # a version, with buttons while it may be approved
 SUGGESTION_NOTE = "suggestion_note"  # a step: approved, rejected, posted, platform answer…
 SUGGESTION_READY = "suggestion_ready"  # manual publisher: the final text to copy, Posted
+# An earlier SUGGESTION or SUGGESTION_READY message (`shows`) re-rendered from the state now.
+SUGGESTION_UPDATE = "suggestion_update"
 MAX_REASON = 500
 
 UsergroupMembers = Callable[[Iterable[str]], Mapping[str, frozenset[str]]]
@@ -214,13 +219,15 @@ class ReplyDesk:
             logger.error("cannot suggest a reply for %s: %s", ref, exc)
             return None
         if current is not None and current.is_open:
+            superseded = replace(current, status=SuggestionStatus.SUPERSEDED)
             self.store.save_suggestion(
-                replace(current, status=SuggestionStatus.SUPERSEDED),
+                superseded,
                 action="superseded",
                 now=now,
                 by=COMMSBOT,
                 version=current.latest.n,
             )
+            self._reshow(superseded, current.latest.n, now=now)
         texts = [theme.title, *(str(d.get("text", "")) for d in docs)]
         record = SuggestionRecord(
             id=f"{ref}.{len(existing) + 1}",
@@ -295,6 +302,12 @@ class ReplyDesk:
     def _show(self, record: SuggestionRecord, version: int, *, now: datetime) -> None:
         self._queue(record, SUGGESTION, now=now, version=version)
 
+    def _reshow(
+        self, record: SuggestionRecord, version: int, *, now: datetime, shows: str = SUGGESTION
+    ) -> None:
+        """Show the state of now on the message already showing `version` (as `shows`)."""
+        self._queue(record, SUGGESTION_UPDATE, now=now, version=version, shows=shows)
+
     def _note(
         self, record: SuggestionRecord, action: str, *, by: str, now: datetime, **details: object
     ) -> None:
@@ -349,6 +362,7 @@ class ReplyDesk:
             hash=updated.latest.hash,
         )
         self._note(updated, action, by=user, now=now, still_needed=verdict.still_needed)
+        self._reshow(updated, version, now=now)
         if verdict.complete:
             self._publish(updated, now=now)
         return Outcome(updated, complete=verdict.complete)
@@ -364,6 +378,7 @@ class ReplyDesk:
                 updated, action="approval_withdrawn", now=now, by=user, version=version
             )
             self._note(updated, "approval_withdrawn", by=user, now=now)
+            self._reshow(updated, version, now=now)
 
     def may_reject(self, record: SuggestionRecord, *, user: str) -> Refusal | None:
         """Why `user` may not reject `record` now, or None."""
@@ -391,6 +406,7 @@ class ReplyDesk:
             updated, action="rejected", now=now, by=user, version=version, reason=reason
         )
         self._note(updated, "rejected", by=user, now=now, reason=reason)
+        self._reshow(updated, version, now=now)
         return Outcome(updated)
 
     def edit(
@@ -430,6 +446,7 @@ class ReplyDesk:
         )
         n = updated.latest.n
         self.store.save_suggestion(updated, action="edited", now=now, by=user, version=n)
+        self._reshow(updated, version, now=now)  # replaced: its buttons go
         self._show(updated, n, now=now)
         return updated
 
@@ -471,6 +488,7 @@ class ReplyDesk:
         self.store.save_suggestion(
             updated, action="template_changed", now=now, by=user, version=n, template=template
         )
+        self._reshow(updated, record.latest.n, now=now)  # replaced: its buttons go
         self._show(updated, n, now=now)
         return updated
 
@@ -549,6 +567,9 @@ class ReplyDesk:
         )
         self.desk.mark_answered(record.theme, by=by, now=now)
         self._note(updated, "published", by=by, now=now, answer=answer)
+        self._reshow(updated, allowed.version, now=now)
+        if answer is None:  # posted by hand: the ready-to-copy message loses its button
+            self._reshow(updated, allowed.version, now=now, shows=SUGGESTION_READY)
         return updated
 
     def delivered(self, key: str, *, status: int, answer: str, now: datetime) -> None:

@@ -109,9 +109,17 @@ class Pacing:
 
 
 class ThreadedKinds(Protocol):
-    """One-off messages of other kinds, shown in a theme's thread (suggested replies)."""
+    """One-off messages of other kinds, shown in a theme's thread (suggested replies).
+
+    Kinds in `updates` post nothing: they re-render a message already sent (chat.update),
+    which needs no search after a timeout, since updating twice shows the same.
+    """
 
     kinds: tuple[str, ...]
+    updates: tuple[str, ...]
+
+    def message_to_update(self, item: OutboxItem) -> tuple[str, str] | None:
+        """(channel id, ts) of the message an update re-renders; None when there is none."""
 
     def thread_of(self, item: OutboxItem) -> str | None:
         """The parent message's ts to reply under; None while it is not posted yet."""
@@ -803,8 +811,33 @@ class OutboxWorker:
     def _threaded(self, item: OutboxItem) -> bool:
         return self.threaded is not None and item.kind in self.threaded.kinds
 
-    def _send_message(self, item: OutboxItem) -> Sent | Failure:
+    def _update_message(self, item: OutboxItem) -> Sent | Failure | None:
+        """Re-render a message already in Slack; None (and the item dropped) if there is none."""
+        assert self.threaded is not None
+        target = self.threaded.message_to_update(item)
+        if target is None:
+            # Never delivered (a dead letter, say): when it is, it shows the state of then.
+            self._record(
+                lambda: self._store.drop_message(
+                    item, why="no message to update", now=self._clock()
+                )
+            )
+            return None
+        channel_id, ts = target
+        text, blocks = self.threaded.render(item)
+        outcome = self._call(
+            lambda: self._client.chat_update(
+                channel=channel_id or item.channel, ts=ts, text=text, blocks=blocks
+            )
+        )
+        if isinstance(outcome, Sent):
+            self._message_sent(item, outcome)
+        return outcome
+
+    def _send_message(self, item: OutboxItem) -> Sent | Failure | None:
         """Send one one-off message, first looking for it in Slack if an earlier try timed out."""
+        if self.threaded is not None and item.kind in self.threaded.updates:
+            return self._update_message(item)
         wanted = f"{self._instance_id()}:{item.seq}"
         # Suggested replies: their theme's thread (and looked for there after a timeout).
         threaded_ts = self.threaded.thread_of(item) if self._threaded(item) else None  # type: ignore[union-attr]

@@ -3,7 +3,9 @@
 Three one-off message kinds, all in the theme's thread (in its primary channel): a version
 with Approve / Edit / Reject buttons and a "different template" menu while it may be
 approved; a note for each step; and, for the manual publisher, the approved text ready to
-copy with a Posted button. Also the edit and reject modals. Words come from templates.
+copy with a Posted button. A fourth kind updates one of those messages once decided (the
+buttons gone, who approved or rejected which version), rendered the same way from the
+state of then. Also the edit and reject modals. Words come from templates.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ from typing import Any
 
 from bot.core.approval import SuggestionRecord, SuggestionStatus, word_diff
 from bot.core.templating import TemplateRenderer
-from bot.replies_desk import SUGGESTION, SUGGESTION_NOTE, SUGGESTION_READY, ReplyDesk
+from bot.replies_desk import (
+    SUGGESTION,
+    SUGGESTION_NOTE,
+    SUGGESTION_READY,
+    SUGGESTION_UPDATE,
+    ReplyDesk,
+)
 from bot.slack.ids import SuggestionAction, SuggestionView
 from bot.slack.messages import Message
 from bot.storage import OutboxItem
 
-KINDS = (SUGGESTION, SUGGESTION_NOTE, SUGGESTION_READY)
+KINDS = (SUGGESTION, SUGGESTION_NOTE, SUGGESTION_READY, SUGGESTION_UPDATE)
+UPDATES = (SUGGESTION_UPDATE,)
 TEMPLATES = (
     "slack/suggestion.j2",
     "slack/suggestion_note.j2",
@@ -53,6 +62,7 @@ class SuggestionMessages:
     """Renders suggestions, their notes and modals from the stored state."""
 
     kinds: tuple[str, ...] = KINDS
+    updates: tuple[str, ...] = UPDATES
 
     def __init__(self, renderer: TemplateRenderer, replies: ReplyDesk) -> None:
         self.renderer = renderer
@@ -79,15 +89,25 @@ class SuggestionMessages:
         stored = self.replies.store.theme(str(item.data.get("theme")))
         return None if stored is None else stored.view(item.channel).parent_ts
 
+    def message_to_update(self, item: OutboxItem) -> tuple[str, str] | None:
+        """(channel id, ts) of the message an update item re-renders; None if there is none
+        (it was never delivered: when it is, it is rendered from the state of then)."""
+        return self.replies.store.suggestion_message_at(
+            str(item.data.get("suggestion")),
+            version=int(item.data.get("version") or 0),
+            shows=str(item.data.get("shows") or SUGGESTION),
+        )
+
     def render(self, item: OutboxItem) -> Message:
         """The message for a one-off item of one of `KINDS`."""
         record = self.replies.store.suggestion(str(item.data.get("suggestion")))
         if record is None:
             text = self.renderer.render("slack/suggestion_refused.j2", refusal="gone")
             return text, [_section(text)]
-        if item.kind == SUGGESTION:
+        shows = str(item.data.get("shows") or SUGGESTION) if item.kind in UPDATES else item.kind
+        if shows == SUGGESTION:
             return self.version(record, int(item.data["version"]))
-        if item.kind == SUGGESTION_READY:
+        if shows == SUGGESTION_READY:
             return self.ready(record, int(item.data["version"]))
         text = self.renderer.render(
             "slack/suggestion_note.j2",
@@ -133,6 +153,12 @@ class SuggestionMessages:
             crisis=requirement.role_refusal.value == "needs_crisis_approver",
             count=requirement.count,
             political=record.political,
+            approved_by=[a.by for a in record.approvals_of(version.n)],
+            rejected_by=record.rejection.by
+            if record.rejection is not None and record.rejection.version == version.n
+            else None,
+            reason=record.rejection.reason if record.rejection is not None else "",
+            published_by=record.published_by,
             approve_emoji=reactions.approve,
             reject_emoji=reactions.reject,
         )
@@ -177,6 +203,8 @@ class SuggestionMessages:
             network=record.network,
             approved_by=[a.by for a in record.approvals_of(version.n)],
             text=version.text,
+            status=record.status.value,
+            published_by=record.published_by,
             posted_emoji=self.replies.config.desk.approval.reactions.posted,
         )
         blocks = [_section(text)]

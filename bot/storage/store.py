@@ -961,6 +961,7 @@ class Store:
                     suggestion_id=str(item.data["suggestion"]),
                     version=int(item.data["version"]),
                     channel_id=channel_id,
+                    shows=str(item.data.get("shows") or item.kind),
                 )
             data = item.data
             if item.kind == clockwork.ESCALATION and data.get("ref") and data.get("escalation"):
@@ -980,6 +981,15 @@ class Store:
                 channel_id=channel_id,
                 ts=ts,
                 attempts=item.attempts + 1,
+            )
+            self._parts.outbox.remove(item.seq)
+            self._note_one_offs()
+
+    def drop_message(self, item: OutboxItem, *, why: str, now: datetime) -> None:
+        """Forget a one-off message that needs no Slack call after all, saying why (audit)."""
+        with self.lock:
+            self._parts.audit.record(
+                "message.dropped", now=now, kind=item.kind, channel=item.channel, why=why
             )
             self._parts.outbox.remove(item.seq)
             self._note_one_offs()
@@ -1155,6 +1165,14 @@ class Store:
         """Which suggestion (`id`, `version`) Slack message `ts` shows, or None."""
         with self.lock:
             return self._suggestions.message(ts)
+
+    def suggestion_message_at(
+        self, suggestion_id: str, *, version: int, shows: str
+    ) -> tuple[str, str] | None:
+        """(channel id, ts) of the Slack message showing `version` of a suggestion as `shows`
+        (a one-off message kind), or None while there is none."""
+        with self.lock:
+            return self._suggestions.find_message(suggestion_id, version=version, shows=shows)
 
     def delivery(self, key: str) -> dict[str, Any] | None:
         """A reply on its way to a publisher (`<suggestion id>.<version>`), or None."""

@@ -3,7 +3,8 @@
 - `suggestions/<id>.json`: one suggestion (every version, approvals, status). Its id is
   `<theme ref>.<n>`, so a theme's suggestions are found by name.
 - `suggestions/messages.json`: Slack message ts -> the suggestion (and version) it shows,
-  so a reaction on it finds its suggestion; reactions on anything else are ignored.
+  and what kind of message it is (`shows`), so a reaction on it finds its suggestion
+  (reactions on anything else are ignored) and a later state can be shown on it.
 - `publish/<id>.<version>.json`: an approved reply on its way to a webhook publisher, with
   the exact text and its hash, attempts and the platform's answer.
 
@@ -59,10 +60,12 @@ class SuggestionFiles:
         data = read_data_file(self.directory / "messages.json")
         return {} if data is None else dict(data[_INDEX])
 
-    def index_message(self, ts: str, *, suggestion_id: str, version: int, channel_id: str) -> None:
-        """Remember that Slack message `ts` shows `version` of a suggestion."""
+    def index_message(
+        self, ts: str, *, suggestion_id: str, version: int, channel_id: str, shows: str
+    ) -> None:
+        """Remember that Slack message `ts` shows `version` of a suggestion (as `shows`)."""
         index = self._index()
-        entry = {"id": suggestion_id, "version": version, "channel_id": channel_id}
+        entry = {"id": suggestion_id, "version": version, "channel_id": channel_id, "shows": shows}
         if index.get(ts) != entry:
             index[ts] = entry
             write_atomically(self.directory / "messages.json", encode({_INDEX: index}))
@@ -70,6 +73,22 @@ class SuggestionFiles:
     def message(self, ts: str) -> dict[str, Any] | None:
         """Which suggestion (and version) Slack message `ts` shows, or None."""
         return self._index().get(ts)
+
+    def find_message(
+        self, suggestion_id: str, *, version: int, shows: str
+    ) -> tuple[str, str] | None:
+        """(channel id, ts) of the message showing `version` of a suggestion as `shows`.
+
+        Entries written before `shows` was kept are version messages (`suggestion`).
+        """
+        for ts, entry in self._index().items():
+            if (
+                entry.get("id") == suggestion_id
+                and entry.get("version") == version
+                and entry.get("shows", "suggestion") == shows
+            ):
+                return str(entry.get("channel_id") or ""), ts
+        return None
 
     def delivery(self, key: str) -> dict[str, Any] | None:
         """A reply on its way to a publisher, by `<suggestion id>.<version>`."""

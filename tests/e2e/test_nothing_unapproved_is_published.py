@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.approval import SuggestionStatus, text_hash
+from bot.core.crisis import Crisis
 from tests.conftest import BotUnderTest, intake_post, wait_until
 from tests.e2e.receiver import SECRET, SECRET_ENV, Receiver, running_receiver, webhook_config
 from tests.e2e.test_replies import (
@@ -243,3 +244,50 @@ def test_an_approval_given_before_the_approvers_changed_no_longer_counts(
     wait_until(lambda: _status(again, suggestion) is SuggestionStatus.PUBLISHED, what="publishing")
     assert len(receiver.texts()) == 1
     _only_approved_texts_arrived(again, receiver)
+
+
+POLITICAL_APPROVER = "U0HEADCOMMS"  # the council's political and crisis approver
+
+
+def test_a_political_topic_approved_by_an_ordinary_approver_waits_for_a_political_one(
+    bot: BotUnderTest, fake_slack, receiver: Receiver
+) -> None:
+    assert (
+        bot.intake(
+            intake_post("4007", text="Why did the councillor vote to close the library?")
+        ).status
+        == 202
+    )
+    suggestion, message = _suggestion_shown(bot, fake_slack)
+    assert bot.store.suggestion(suggestion).political
+    _click(bot, fake_slack, "suggestion_approve", message, user=APPROVER)
+    wait_until(lambda: _ephemerals(fake_slack, APPROVER), what="ordinary approval refused")
+    assert "political" in _ephemerals(fake_slack, APPROVER)[0]
+    _react(bot, fake_slack, message, user=OTHER_APPROVER, name="white_check_mark", event_id="EvP")
+    wait_until(lambda: _ephemerals(fake_slack, OTHER_APPROVER), what="reaction refused")
+    assert _status(bot, suggestion) is SuggestionStatus.PENDING
+    _nothing_sent(bot, receiver)
+    _click(bot, fake_slack, "suggestion_approve", message, user=POLITICAL_APPROVER)
+    wait_until(lambda: _status(bot, suggestion) is SuggestionStatus.PUBLISHED, what="publishing")
+    assert [d.body["approved_by"] for d in receiver.accepted] == [[POLITICAL_APPROVER]]
+    _only_approved_texts_arrived(bot, receiver)
+
+
+def test_in_crisis_mode_only_the_crisis_approvers_approval_publishes(
+    bot: BotUnderTest, fake_slack, receiver: Receiver
+) -> None:
+    now = bot.runtime.services.clock()
+    bot.store.set_crisis(
+        Crisis("flooding", POLITICAL_APPROVER, now), by=POLITICAL_APPROVER, now=now
+    )
+    suggestion, message = _shown(bot, fake_slack, "4008")
+    for user in (APPROVER, OTHER_APPROVER):
+        _click(bot, fake_slack, "suggestion_approve", message, user=user)
+        wait_until(lambda u=user: _ephemerals(fake_slack, u), what="ordinary approval refused")
+        assert "crisis approver" in _ephemerals(fake_slack, user)[0]
+    assert _status(bot, suggestion) is SuggestionStatus.PENDING
+    _nothing_sent(bot, receiver)
+    _click(bot, fake_slack, "suggestion_approve", message, user=POLITICAL_APPROVER)
+    wait_until(lambda: _status(bot, suggestion) is SuggestionStatus.PUBLISHED, what="publishing")
+    assert [d.body["approved_by"] for d in receiver.accepted] == [[POLITICAL_APPROVER]]
+    _only_approved_texts_arrived(bot, receiver)
