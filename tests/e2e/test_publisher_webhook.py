@@ -59,7 +59,10 @@ def test_an_approved_reply_reaches_the_platform_once_signed_and_the_theme_is_ans
     assert delivery.body["text"] == record.latest.text
     assert delivery.body["approved_by"] == [APPROVER]
     assert delivery.body["theme"] == record.theme
-    assert bot.store.theme(record.theme).theme.status is ThemeStatus.ANSWERED
+    wait_until(
+        lambda: bot.store.theme(record.theme).theme.status is ThemeStatus.ANSWERED,
+        what="the theme marked answered (saved after the suggestion is)",
+    )
     wait_until(lambda: _thread_says(fake_slack, '{"id":"P1"}'), what="the platform's answer")
 
 

@@ -20,8 +20,17 @@ logger = logging.getLogger(__name__)
 EYES = "eyes"
 
 
+def may_acknowledge(services: Services, user: str, ref: str, escalation_id: str) -> bool:
+    """Whether `user` is one of the officers escalation `escalation_id` of theme `ref` was
+    sent to: only they can say they have it (anyone else would silence the next level)."""
+    stored = services.store.theme(ref)
+    found = stored.escalation(escalation_id) if stored is not None else None
+    return found is not None and user in found.told
+
+
 def acknowledge_by_reaction(services: Services, event: dict) -> bool:
-    """👀 on an escalation DM acknowledges it (Slack retries change nothing)."""
+    """👀 on an escalation DM by an officer it was sent to acknowledges it (Slack retries
+    change nothing); anyone else's 👀 is handled and changes nothing."""
     item = event.get("item") or {}
     if event.get("reaction") != EYES or item.get("type") != "message":
         return False
@@ -29,24 +38,30 @@ def acknowledge_by_reaction(services: Services, event: dict) -> bool:
     if found is None:
         return False
     ref, escalation_id = found
-    services.store.acknowledge_escalation(
-        ref, escalation_id, by=str(event.get("user")), now=services.clock()
-    )
+    user = str(event.get("user"))
+    if may_acknowledge(services, user, ref, escalation_id):
+        services.store.acknowledge_escalation(ref, escalation_id, by=user, now=services.clock())
     return True
 
 
 def acknowledge_by_button(services: Services, ack: Ack, body: dict, client: WebClient) -> None:
-    """The Acknowledge button on an escalation DM."""
+    """The Acknowledge button on an escalation DM: only an officer it was sent to may press it
+    (the button's value is not trusted to name their own escalation)."""
     ack()
     action = (body.get("actions") or [{}])[0]
     ref, _, escalation_id = str(action.get("value", "")).partition("|")
     user = str((body.get("user") or {}).get("id"))
-    done = services.store.acknowledge_escalation(ref, escalation_id, by=user, now=services.clock())
+    allowed = may_acknowledge(services, user, ref, escalation_id)
+    done = allowed and services.store.acknowledge_escalation(
+        ref, escalation_id, by=user, now=services.clock()
+    )
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
     if channel:
-        text = services.renderer.render("slack/escalation_ack.j2", ref=ref, done=done)
+        text = services.renderer.render(
+            "slack/escalation_ack.j2", ref=ref, done=done, allowed=allowed
+        )
         client.chat_postEphemeral(channel=channel, user=user, text=text)
 
 
