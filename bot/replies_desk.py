@@ -123,6 +123,19 @@ class ReplyDesk:
         """Whether `user` is named in `people`, user groups resolved through Slack."""
         return is_one_of(user, people, usergroup_members=self._usergroup_members(people.usergroups))
 
+    def may_change(self, record: SuggestionRecord, *, user: str) -> Refusal | None:
+        """Why `user` may not edit `record` or choose another template for it, or None:
+        the desk members and the approvers of its account may, while it waits."""
+        if not record.is_open:
+            return Refusal.NOT_PENDING
+        account = self.config.desk.accounts.get(record.account)
+        if account is not None and (
+            self.is_one_of(user, account.members.people())
+            or self.is_one_of(user, self.requirement(record).approvers)
+        ):
+            return None
+        return Refusal.NOT_ON_DESK
+
     def requirement(self, record: SuggestionRecord) -> Requirement:
         """What approving `record` takes under the configuration and crisis state of now."""
         account = self.config.desk.accounts.get(record.account)
@@ -416,6 +429,10 @@ class ReplyDesk:
         record = self.store.suggestion(suggestion_id)
         if record is None or not record.is_open:
             raise EditProblem("This suggestion can no longer be edited.")
+        if self.may_change(record, user=user) is not None:
+            raise EditProblem(
+                "Only the desk members and approvers of this account can edit its replies."
+            )
         if version != record.latest.n:
             raise EditProblem(
                 f"Someone changed this suggestion meanwhile (now version {record.latest.n}): "
@@ -457,6 +474,8 @@ class ReplyDesk:
         record = self.store.suggestion(suggestion_id)
         stored = self.store.theme(record.theme) if record else None
         if record is None or stored is None or not record.is_open:
+            return None
+        if self.may_change(record, user=user) is not None:
             return None
         if template not in self.book.names(record.account):
             return None

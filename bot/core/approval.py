@@ -43,6 +43,7 @@ class Refusal(StrEnum):
     STALE_VERSION = "stale_version"  # a newer version exists: approve that one
     OWN_VERSION = "own_version"  # nobody approves a version they wrote or edited
     NOT_APPROVER = "not_approver"
+    NOT_ON_DESK = "not_on_desk"  # editing or choosing a template: desk members and approvers
     NEEDS_ROLE = "needs_role"  # a political topic: the last approval must be from the role
     NEEDS_CRISIS_APPROVER = "needs_crisis_approver"
     DOES_NOT_FIT = "does_not_fit"  # over the network's limit: must be cut before approval

@@ -87,6 +87,11 @@ def edit_clicked(services: Services, ack: Ack, body: dict, client: WebClient) ->
     if record is None or not record.is_open:
         _tell(services, channel=channel, user=user, refusal="not_pending")
         return
+    replies: ReplyDesk = services.replies  # type: ignore[assignment]
+    refusal = replies.may_change(record, user=user)
+    if refusal is not None:
+        _tell(services, channel=channel, user=user, refusal=refusal.value)
+        return
     client.views_open(trigger_id=body["trigger_id"], view=_messages(services).edit_modal(record))
 
 
@@ -123,9 +128,13 @@ def template_chosen(services: Services, ack: Ack, body: dict) -> None:
     shown = services.store.suggestion_message(ts) if ts else None
     if shown is None or shown.get("id") != suggestion:
         return
-    replies.change_template(
-        suggestion, template=template, user=body["user"]["id"], now=services.clock()
-    )
+    record = services.store.suggestion(suggestion)
+    channel, user = _where(body)
+    refusal = replies.may_change(record, user=user) if record is not None else None
+    if refusal is not None:
+        _tell(services, channel=channel, user=user, refusal=refusal.value)
+        return
+    replies.change_template(suggestion, template=template, user=user, now=services.clock())
 
 
 def _field(view: dict, block: str) -> str:
