@@ -7,6 +7,7 @@ thread, so Slack's requests and intake are answered however many slow clients ar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -122,6 +123,15 @@ class HttpServer:
         # Workers finish the request they hold (and wake the loop to send it) before the
         # loop closes the connections.
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        self._server.trigger.pull_trigger(self._closing.set)
+        # The loop checks this at least every half second; the trigger only wakes it sooner,
+        # and may already be closed if the loop ended (its wake-up is then not needed).
+        self._closing.set()
+        self._wake()
         self._thread.join(timeout=15)
         self._thread = None
+
+    def _wake(self) -> None:
+        """Wake the loop now rather than at its next poll timeout."""
+        # OSError: the loop has closed its sockets, the trigger's among them: nothing to wake.
+        with contextlib.suppress(OSError):
+            self._server.trigger.pull_trigger()
