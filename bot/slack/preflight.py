@@ -93,17 +93,29 @@ def references(config: DeskConfig) -> References:
         channels.append(
             (desk.round_the_clock.duty_channel, f"{DESK_FILE}: round_the_clock.duty_channel")
         )
+    for channel in desk.intake_channels:
+        channels.append((channel, f"{DESK_FILE}: intake_channels.{channel}"))
     users = [
         (officer.slack_user_id, f"{OFFICERS_FILE}: officers.{officer.key}.slack_user_id")
         for officer in config.escalation.directory.officers
     ]
+    usergroups: list[tuple[str, str]] = []
+    people = [(f"{DESK_FILE}: admins", desk.admins)]
+    for account_key, account in desk.accounts.items():
+        for role in ("members", "approvers", "political_approvers", "crisis_approver"):
+            people.append((f"{DESK_FILE}: accounts.{account_key}.{role}", getattr(account, role)))
+    for key, named in people:
+        users += [(user, f"{key}.users") for user in named.users]
+        usergroups += [(group, f"{key}.usergroups") for group in named.usergroups]
     for name, policy in config.escalation.policies.items():
         for index, level in enumerate(policy.levels):
             users += [
                 (user, f"{OFFICERS_FILE}: policies.{name}.levels.{index}.users")
                 for user in level.users
             ]
-    return References(channels=_grouped(channels), users=_grouped(users))
+    return References(
+        channels=_grouped(channels), users=_grouped(users), usergroups=_grouped(usergroups)
+    )
 
 
 # -- scopes -------------------------------------------------------------------------------

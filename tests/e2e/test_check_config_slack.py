@@ -169,3 +169,25 @@ def test_the_fake_lists_channels_by_type_page_by_page(types: str) -> None:
                 break
     expected = {"public_channel": ["a", "b", "c"], "private_channel": ["p"]}
     assert names == expected.get(types, ["a", "b", "c", "p"])  # q: private, the bot is not in it
+
+
+def test_desk_members_admins_approvers_and_intake_channels_are_checked(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    desk = yaml.safe_load((config / "desk.yaml").read_text(encoding="utf-8"))
+    desk["accounts"]["council"]["members"] = {"users": ["U0STAFF01"], "usergroups": ["S0NOSUCH1"]}
+    desk["intake_channels"] = {"#monitoring-alerts": "council"}
+    (config / "desk.yaml").write_text(yaml.safe_dump(desk), encoding="utf-8")
+    known = [*OFFICER_IDS, "U0APPROVE1", "U0APPROVE2", "U0APPROVE3", "U0HEADCOMMS"]
+    scopes = [*DEFAULT_SCOPES, "usergroups:read"]
+    with FakeSlack(bot_token=BOT_TOKEN, channels=CHANNELS, users=known, scopes=scopes) as fake:
+        status, _, err = _check(fake, monkeypatch, capsys, config_dir=config)
+    assert status == 1
+    assert "desk.yaml: accounts.council.members.usergroups (S0NOSUCH1)" in err
+    assert "(U0STAFF01): no Slack user has this ID" in err  # members and admins both name it
+    assert "desk.yaml: admins.users" in err
+    assert "desk.yaml: intake_channels.#monitoring-alerts (#monitoring-alerts)" in err
