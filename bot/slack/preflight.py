@@ -289,6 +289,15 @@ def _channel_findings(
                     f"commsbot is not in this private channel. Fix: {INVITE}",
                 )
             )
+        elif any(": intake_channels." in key for key in ref.keys):
+            findings.append(
+                Finding(
+                    "problem",
+                    f"{ref.where} ({shown})",
+                    "commsbot is not in this intake channel, so Slack sends it none of the "
+                    f"messages or reactions there. Fix: {INVITE}",
+                )
+            )
         elif not public_posting:
             findings.append(
                 Finding(

@@ -191,3 +191,22 @@ def test_desk_members_admins_approvers_and_intake_channels_are_checked(
     assert "(U0STAFF01): no Slack user has this ID" in err  # members and admins both name it
     assert "desk.yaml: admins.users" in err
     assert "desk.yaml: intake_channels.#monitoring-alerts (#monitoring-alerts)" in err
+
+
+def test_a_public_intake_channel_without_the_bot_is_a_problem(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    desk = yaml.safe_load((config / "desk.yaml").read_text(encoding="utf-8"))
+    desk["intake_channels"] = {"#monitoring": "council"}
+    (config / "desk.yaml").write_text(yaml.safe_dump(desk), encoding="utf-8")
+    channels = CHANNELS | {"monitoring": "C0MONIT001"}
+    with FakeSlack(bot_token=BOT_TOKEN, channels=channels, not_member=["#monitoring"]) as fake:
+        status, _, err = _check(fake, monkeypatch, capsys, config_dir=config)
+    assert status == 1
+    assert (
+        "intake_channels.#monitoring (#monitoring): commsbot is not in this intake channel" in err
+    )
