@@ -120,8 +120,9 @@ def test_approve_by_button_shows_the_text_to_copy_and_posted_marks_the_theme_ans
     wait_until(lambda: _status(bot, suggestion) is SuggestionStatus.APPROVED, what="approval")
 
     def ready() -> dict | None:
+        # Shown in Slack and recorded by the bot (a click before that is "not this message").
         for m in fake_slack.messages(CHANNEL):
-            if "Ready to post" in (m.get("text") or ""):
+            if "Ready to post" in (m.get("text") or "") and bot.store.suggestion_message(m["ts"]):
                 return m
         return None
 

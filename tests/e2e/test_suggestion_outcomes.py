@@ -65,7 +65,12 @@ def test_an_approved_suggestion_loses_its_buttons_and_posted_clears_the_copy_mes
     )
 
     def ready() -> list[dict[str, Any]]:
-        return [m for m in fake_slack.messages(CHANNEL) if "Ready to post" in m["text"]]
+        # Shown in Slack and recorded by the bot (a click before that is "not this message").
+        return [
+            m
+            for m in fake_slack.messages(CHANNEL)
+            if "Ready to post" in m["text"] and bot.store.suggestion_message(m["ts"])
+        ]
 
     wait_until(lambda: bool(ready()), what="the text ready to copy")
     [copy] = ready()
