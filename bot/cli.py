@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from dotenv import load_dotenv
 
@@ -321,18 +322,10 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
     from bot.sources.commands import find_source, sources_test
     from bot.sources.files import file_format
 
-    loaded = _config_and_model(args)
-    if loaded is None:
-        return 2
-    config, model = loaded
-    tool = find_source(config, args.name, sys.stderr)
-    if tool is None:
-        return 2
-    opened = _open_input(args.file)
-    if opened is None:
-        return 2
-    source, _ = opened
-    try:
+    def run(config: DeskConfig, model: Any, source: BinaryIO, _size: int | None) -> int:
+        tool = find_source(config, args.name, sys.stderr)
+        if tool is None:
+            return 2
         return sources_test(
             config,
             tool,
@@ -342,9 +335,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
             out=sys.stdout,
             second_opinion=model,
         )
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
+
+    return _on_input(args, run)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
