@@ -90,7 +90,13 @@ class Outcome:
 
 
 class EditProblem(Exception):
-    """An edit that cannot be kept; the message is shown beside the text box."""
+    """An edit that cannot be kept: `what` (with `details`) names the problem the Slack edge
+    shows beside the text box, in the words of templates/slack/suggestion_refused.j2."""
+
+    def __init__(self, what: str, **details: object) -> None:
+        super().__init__(what)
+        self.what = what
+        self.details = details
 
 
 class ReplyDesk:
@@ -428,27 +434,21 @@ class ReplyDesk:
         """A new version with `user`'s text; EditProblem says why it cannot be kept."""
         record = self.store.suggestion(suggestion_id)
         if record is None or not record.is_open:
-            raise EditProblem("This suggestion can no longer be edited.")
+            raise EditProblem("edit_gone")
         if self.may_change(record, user=user) is not None:
-            raise EditProblem(
-                "Only the desk members and approvers of this account can edit its replies."
-            )
+            raise EditProblem(Refusal.NOT_ON_DESK.value)
         if version != record.latest.n:
-            raise EditProblem(
-                f"Someone changed this suggestion meanwhile (now version {record.latest.n}): "
-                "close this and edit the newest version."
-            )
+            raise EditProblem("edit_stale", latest=record.latest.n)
         text = text.strip()
         if not text:
-            raise EditProblem("The reply cannot be empty.")
+            raise EditProblem("edit_empty")
         if text == record.latest.text:
-            raise EditProblem("Nothing was changed.")
+            raise EditProblem("edit_unchanged")
         rule = self.book.length_rule(Network(record.network))
         length = measure(text, rule)
         if length > rule.limit:
             raise EditProblem(
-                f"{length} characters: {Network(record.network).value} takes {rule.limit}. "
-                f"Cut {length - rule.limit}."
+                "edit_too_long", length=length, network=record.network, limit=rule.limit
             )
         updated = add_version(
             record,

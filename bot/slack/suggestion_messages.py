@@ -224,9 +224,9 @@ class SuggestionMessages:
             )
         return text, blocks
 
-    def refusal(self, refusal: str) -> str:
-        """The private explanation for a click or reaction that changed nothing."""
-        return self.renderer.render("slack/suggestion_refused.j2", refusal=refusal)
+    def refusal(self, refusal: str, **details: object) -> str:
+        """The explanation for a click, reaction or edit that changed nothing."""
+        return self.renderer.render("slack/suggestion_refused.j2", refusal=refusal, **details)
 
     def edit_modal(self, record: SuggestionRecord) -> dict[str, Any]:
         """The modal to edit the latest version, prefilled with its text."""

@@ -147,7 +147,7 @@ def edit_submitted(services: Services, ack: Ack, body: dict, view: dict) -> None
     replies: ReplyDesk = services.replies  # type: ignore[assignment]
     target = parse_value(view.get("private_metadata"))
     if target is None:
-        ack(response_action="errors", errors={"text": "This form is not about a suggestion."})
+        ack(response_action="errors", errors={"text": _messages(services).refusal("not_a_form")})
         return
     try:
         replies.edit(
@@ -158,7 +158,8 @@ def edit_submitted(services: Services, ack: Ack, body: dict, view: dict) -> None
             now=services.clock(),
         )
     except EditProblem as problem:
-        ack(response_action="errors", errors={"text": str(problem)})
+        said = _messages(services).refusal(problem.what, **problem.details)
+        ack(response_action="errors", errors={"text": said})
         return
     ack()
 
