@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from datetime import datetime
+
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -10,6 +15,12 @@ from bot.scheduling import jobs
 from bot.services import Services
 
 SWEEP_SECONDS = 30
+Job = Callable[[Services, datetime], object]
+
+
+def _run(services: Services, job: Job) -> None:
+    """One run of `job` at the services' clock's now."""
+    job(services, services.clock())
 
 
 class Scheduler:
@@ -17,69 +28,34 @@ class Scheduler:
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._scheduler = BackgroundScheduler(timezone=services.config.zone)
-        self._scheduler.add_job(
-            self._run_forget_old_events,
-            IntervalTrigger(hours=1, timezone=services.config.zone),
-            id="forget_old_events",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=3600,
-        )
-        self._scheduler.add_job(
-            self._run_expire_themes,
-            IntervalTrigger(minutes=10, timezone=services.config.zone),
-            id="expire_themes",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=600,
-        )
+        zone = services.config.zone
+        self._scheduler = BackgroundScheduler(timezone=zone)
+        self._add(jobs.forget_old_events, IntervalTrigger(hours=1, timezone=zone), grace=3600)
+        self._add(jobs.expire_themes, IntervalTrigger(minutes=10, timezone=zone), grace=600)
         # One sweep for every reminder and escalation (the stored state says what is due).
+        self._add(
+            jobs.sweep_clocks,
+            IntervalTrigger(seconds=SWEEP_SECONDS, timezone=zone),
+            grace=SWEEP_SECONDS * 10,
+        )
+        opens = services.config.clocks.calendar.hours.opens
+        self._add(
+            jobs.daily_digest,
+            CronTrigger(hour=opens.hour, minute=opens.minute, second=30, timezone=zone),
+            grace=1800,
+        )
+        self._add(jobs.refresh_suggestions, IntervalTrigger(minutes=1, timezone=zone), grace=60)
+
+    def _add(self, job: Job, trigger: BaseTrigger, *, grace: int) -> None:
+        """Run `job(services, now)` on `trigger`: never two at once, missed runs as one."""
         self._scheduler.add_job(
-            self._run_sweep_clocks,
-            IntervalTrigger(seconds=SWEEP_SECONDS, timezone=services.config.zone),
-            id="sweep_clocks",
+            functools.partial(_run, self._services, job),
+            trigger,
+            id=job.__name__,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=SWEEP_SECONDS * 10,
+            misfire_grace_time=grace,
         )
-        hours = services.config.clocks.calendar.hours
-        self._scheduler.add_job(
-            self._run_daily_digest,
-            CronTrigger(
-                hour=hours.opens.hour,
-                minute=hours.opens.minute,
-                second=30,
-                timezone=services.config.zone,
-            ),
-            id="daily_digest",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=1800,
-        )
-        self._scheduler.add_job(
-            self._run_refresh_suggestions,
-            IntervalTrigger(minutes=1, timezone=services.config.zone),
-            id="refresh_suggestions",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=60,
-        )
-
-    def _run_sweep_clocks(self) -> None:
-        jobs.sweep_clocks(self._services, self._services.clock())
-
-    def _run_daily_digest(self) -> None:
-        jobs.daily_digest(self._services, self._services.clock())
-
-    def _run_refresh_suggestions(self) -> None:
-        jobs.refresh_suggestions(self._services, self._services.clock())
-
-    def _run_expire_themes(self) -> None:
-        jobs.expire_themes(self._services, self._services.clock())
-
-    def _run_forget_old_events(self) -> None:
-        jobs.forget_old_events(self._services, self._services.clock())
 
     def start(self) -> None:
         """Start running jobs in a background thread."""
