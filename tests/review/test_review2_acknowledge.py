@@ -62,6 +62,11 @@ def test_a_stranger_pressing_acknowledge_leaves_the_escalation_running(
 def test_the_officer_told_acknowledges_with_the_button(start_bot, fake_slack: FakeSlack) -> None:
     bot, ref, escalation_id, channel, _ = _escalated(start_bot, fake_slack)
     _press(bot, fake_slack, f"{ref}|{escalation_id}", user=FOI_LEAD, channel=channel)
+    # The button is answered first and acted on after (Slack's 3 s), so wait for the record.
+    wait_until(
+        lambda: bot.store.theme(ref).escalation(escalation_id).acknowledged_by == FOI_LEAD,
+        what="the acknowledgement recorded",
+    )
     assert bot.store.theme(ref).escalation(escalation_id).acknowledged_by == FOI_LEAD
 
 
